@@ -1,0 +1,3 @@
+from fomo_order.cli import main
+
+main()

@@ -1,0 +1,301 @@
+"""The concept catalog: datasets, their class names, years, caption templates and query templates.
+
+Two sources are read: a catalog file (YAML or JSON) and a directory of FoMo-in-Flux dataset lists
+(``<DATASET>.json``, each a JSON list of ``"<DATASET>+++<class name>"``). Both are validated here, once,
+so that everything downstream can trust a :class:`Catalog`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fomo_order.errors import InputError
+from fomo_order.io import read_json, read_mapping_file, read_text, sha256_bytes, sha256_file
+
+SEPARATOR = "+++"
+DEFAULT_TEMPLATE = "A photo of a {}."
+DEFAULT_QUERY = "{}"
+DATASET_KEYS = {"name", "year", "template", "templates", "query", "classes", "classes_file"}
+
+
+def concept_id(dataset: str, class_name: str) -> str:
+    return f"{dataset}{SEPARATOR}{class_name}"
+
+
+def split_concept_id(value: str, source: str | Path) -> tuple[str, str]:
+    """Split ``"<dataset>+++<class name>"`` into its two parts, or raise naming ``source``."""
+    parts = value.split(SEPARATOR)
+    if len(parts) != 2 or not parts[0] or not parts[1]:
+        raise InputError(source, f"concept id {value!r} does not split into one dataset and one class name at '+++'")
+    return parts[0], parts[1]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    classes: tuple[str, ...]
+    year: int | None = None
+    templates: tuple[str, ...] = (DEFAULT_TEMPLATE,)
+    query: str = DEFAULT_QUERY
+
+    def captions(self, class_name: str) -> list[str]:
+        return [template.replace("{}", class_name) for template in self.templates]
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Datasets in catalog order; concepts are numbered 0..N-1 through the datasets in that order."""
+
+    datasets: tuple[Dataset, ...]
+    source: str = "<catalog>"
+    # Every file the catalog was read from, with its sha256, for the provenance in meta files.
+    files: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+
+    @cached_property
+    def concept_ids(self) -> list[str]:
+        return [concept_id(d.name, c) for d in self.datasets for c in d.classes]
+
+    @cached_property
+    def class_names(self) -> list[str]:
+        return [c for d in self.datasets for c in d.classes]
+
+    @cached_property
+    def dataset_of_concept(self) -> np.ndarray:
+        """Index into ``datasets`` of every concept."""
+        sizes = [len(d.classes) for d in self.datasets]
+        return np.repeat(np.arange(len(self.datasets), dtype=np.int64), sizes)
+
+    @cached_property
+    def index_of(self) -> dict[str, int]:
+        return {cid: i for i, cid in enumerate(self.concept_ids)}
+
+    def __len__(self) -> int:
+        return len(self.concept_ids)
+
+    @property
+    def dataset_names(self) -> list[str]:
+        return [d.name for d in self.datasets]
+
+    def sha256(self) -> str:
+        """Digest of the catalog's contents as read (datasets, classes, years, templates, queries)."""
+        lines = []
+        for d in self.datasets:
+            lines.append(repr((d.name, d.year, d.templates, d.query, d.classes)))
+        return sha256_bytes("\n".join(lines).encode("utf-8"))
+
+    def select(self, names: Sequence[str]) -> Catalog:
+        """Keep only the named datasets, in catalog order."""
+        known = {d.name for d in self.datasets}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise InputError(
+                "--datasets", f"unknown dataset(s) {', '.join(unknown)} (catalog {self.source} has {len(known)})"
+            )
+        wanted = set(names)
+        return replace(self, datasets=tuple(d for d in self.datasets if d.name in wanted))
+
+    def with_years(self, years: Mapping[str, int]) -> Catalog:
+        return replace(self, datasets=tuple(replace(d, year=years.get(d.name, d.year)) for d in self.datasets))
+
+    def with_templates(self, templates: Mapping[str, tuple[str, ...]]) -> Catalog:
+        return replace(
+            self, datasets=tuple(replace(d, templates=templates.get(d.name, d.templates)) for d in self.datasets)
+        )
+
+    def datasets_without_year(self) -> list[str]:
+        return [d.name for d in self.datasets if d.year is None]
+
+
+def load_catalog(
+    path: str | Path,
+    years: str | Path | None = None,
+    templates: str | Path | None = None,
+    datasets: Sequence[str] | None = None,
+) -> Catalog:
+    """Load and validate a catalog file or dataset-list directory, then apply overrides and selection."""
+    path = Path(path)
+    if path.is_dir():
+        catalog = _load_directory(path)
+    elif path.exists():
+        catalog = _load_catalog_file(path)
+    else:
+        raise InputError(path, "catalog not found (expected a catalog file or a directory of <DATASET>.json lists)")
+    files = list(catalog.files)
+    if years is not None:
+        catalog = catalog.with_years(load_years(years))
+        files.append((str(years), sha256_file(years)))
+    if templates is not None:
+        catalog = catalog.with_templates(load_templates(templates))
+        files.append((str(templates), sha256_file(templates)))
+    if datasets:
+        catalog = catalog.select(datasets)
+    catalog = replace(catalog, files=tuple(files))
+    _check_unique(catalog)
+    return catalog
+
+
+def load_years(path: str | Path) -> dict[str, int]:
+    data = read_mapping_file(path)
+    if not isinstance(data, dict):
+        raise InputError(path, "expected a map of dataset name -> year")
+    years = {}
+    for name, year in data.items():
+        years[str(name)] = _year(year, path, f"year of {name!r}")
+    return years
+
+
+def load_templates(path: str | Path) -> dict[str, tuple[str, ...]]:
+    data = read_mapping_file(path)
+    if not isinstance(data, dict):
+        raise InputError(path, "expected a map of dataset name -> caption template (or list of templates)")
+    return {str(name): _templates(value, path, f"template of {name!r}") for name, value in data.items()}
+
+
+def _year(value: Any, source: str | Path, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(source, f"{what} must be an integer year, got {value!r}")
+    return value
+
+
+def _templates(value: Any, source: str | Path, what: str) -> tuple[str, ...]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items or not all(isinstance(t, str) for t in items):
+        raise InputError(source, f"{what} must be a string or a non-empty list of strings")
+    for template in items:
+        if "{}" not in template:
+            raise InputError(source, f"{what} {template!r} has no '{{}}' for the class name")
+    return tuple(items)
+
+
+def _load_directory(directory: Path) -> Catalog:
+    list_files = sorted(p for p in directory.iterdir() if p.suffix == ".json" and p.is_file())
+    if not list_files:
+        raise InputError(directory, "directory holds no <DATASET>.json dataset lists")
+    result = []
+    files = []
+    for list_file in list_files:
+        name = list_file.stem
+        classes = _classes_from_json_list(list_file, name)
+        result.append(Dataset(name=name, classes=classes))
+        files.append((str(list_file), sha256_file(list_file)))
+    return Catalog(datasets=tuple(result), source=str(directory), files=tuple(files))
+
+
+def _classes_from_json_list(path: Path, dataset: str) -> tuple[str, ...]:
+    """A FoMo-in-Flux list holds concept ids; plain class names (no '+++') are accepted too."""
+    data = read_json(path)
+    if not isinstance(data, list) or not all(isinstance(item, str) for item in data):
+        raise InputError(path, "expected a JSON list of strings (concept ids '<DATASET>+++<class name>')")
+    classes = []
+    for item in data:
+        if SEPARATOR in item:
+            item_dataset, class_name = split_concept_id(item, path)
+            if item_dataset != dataset:
+                raise InputError(path, f"concept id {item!r} names dataset {item_dataset!r}, expected {dataset!r}")
+        else:
+            class_name = item
+        if not class_name.strip():
+            raise InputError(path, "empty class name")
+        classes.append(class_name)
+    if not classes:
+        raise InputError(path, f"dataset {dataset!r} is empty")
+    return tuple(classes)
+
+
+def _classes_from_text(path: Path, dataset: str) -> tuple[str, ...]:
+    lines = [line.strip() for line in read_text(path).splitlines()]
+    classes = tuple(line for line in lines if line)
+    for class_name in classes:
+        if SEPARATOR in class_name:
+            raise InputError(path, f"class name {class_name!r} contains '+++'")
+    if not classes:
+        raise InputError(path, f"dataset {dataset!r} is empty")
+    return classes
+
+
+def _load_catalog_file(path: Path) -> Catalog:
+    data = read_mapping_file(path)
+    entries = data.get("datasets") if isinstance(data, dict) else data
+    if isinstance(data, dict) and set(data) - {"datasets"}:
+        raise InputError(path, f"unknown top-level key(s): {', '.join(sorted(map(str, set(data) - {'datasets'})))}")
+    if not isinstance(entries, list) or not entries:
+        raise InputError(path, "expected 'datasets': a non-empty list of datasets")
+    files = [(str(path), sha256_file(path))]
+    result = []
+    for position, entry in enumerate(entries):
+        dataset, class_file = _parse_dataset_entry(entry, position, path)
+        result.append(dataset)
+        if class_file is not None:
+            files.append((str(class_file), sha256_file(class_file)))
+    return Catalog(datasets=tuple(result), source=str(path), files=tuple(files))
+
+
+def _parse_dataset_entry(entry: Any, position: int, path: Path) -> tuple[Dataset, Path | None]:
+    where = f"datasets[{position}]"
+    if not isinstance(entry, dict):
+        raise InputError(path, f"{where} must be a mapping with 'name' and 'classes' or 'classes_file'")
+    unknown = sorted(map(str, set(entry) - DATASET_KEYS))
+    if unknown:
+        raise InputError(path, f"{where}: unknown key {unknown[0]!r} (allowed: {', '.join(sorted(DATASET_KEYS))})")
+    name = entry.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise InputError(path, f"{where}: 'name' must be a non-empty string")
+    if SEPARATOR in name:
+        raise InputError(path, f"{where}: 'name' {name!r} contains '+++'")
+    where = f"dataset {name!r}"
+    year = None if entry.get("year") is None else _year(entry["year"], path, f"{where}: 'year'")
+    if "template" in entry and "templates" in entry:
+        raise InputError(path, f"{where}: give 'template' or 'templates', not both")
+    template_key = "templates" if "templates" in entry else "template"
+    templates = (
+        _templates(entry[template_key], path, f"{where}: '{template_key}'")
+        if template_key in entry
+        else (DEFAULT_TEMPLATE,)
+    )
+    query = entry.get("query", DEFAULT_QUERY)
+    if not isinstance(query, str) or "{}" not in query:
+        raise InputError(path, f"{where}: 'query' must be a string with '{{}}' for the class name")
+    has_inline, has_file = "classes" in entry, "classes_file" in entry
+    if has_inline == has_file:
+        raise InputError(path, f"{where}: give exactly one of 'classes' or 'classes_file'")
+    class_file = None
+    if has_inline:
+        classes = entry["classes"]
+        if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
+            raise InputError(path, f"{where}: 'classes' must be a list of strings")
+        for class_name in classes:
+            if SEPARATOR in class_name or not class_name.strip():
+                raise InputError(path, f"{where}: class name {class_name!r} is empty or contains '+++'")
+        if not classes:
+            raise InputError(path, f"{where}: dataset is empty")
+        classes = tuple(classes)
+    else:
+        if not isinstance(entry["classes_file"], str):
+            raise InputError(path, f"{where}: 'classes_file' must be a path")
+        class_file = path.parent / entry["classes_file"]
+        if not class_file.is_file():
+            raise InputError(path, f"{where}: 'classes_file' {entry['classes_file']!r} not found")
+        if class_file.suffix == ".json":
+            classes = _classes_from_json_list(class_file, name)
+        else:
+            classes = _classes_from_text(class_file, name)
+    return Dataset(name=name, classes=classes, year=year, templates=templates, query=query), class_file
+
+
+def _check_unique(catalog: Catalog) -> None:
+    names = catalog.dataset_names
+    if len(set(names)) != len(names):
+        duplicate = next(n for n in names if names.count(n) > 1)
+        raise InputError(catalog.source, f"dataset {duplicate!r} appears more than once")
+    ids = catalog.concept_ids
+    if len(set(ids)) != len(ids):
+        seen: set[str] = set()
+        duplicates = [cid for cid in ids if cid in seen or seen.add(cid)]
+        shown = ", ".join(repr(d) for d in duplicates[:3])
+        raise InputError(catalog.source, f"{len(duplicates)} duplicate concept(s): {shown}")

@@ -1,0 +1,60 @@
+"""The command-line interface: a thin Typer layer that parses, calls the library and prints.
+
+Each command lives in a module of its own that registers itself on :data:`app`. Heavy libraries
+(torch, open_clip, numba, matplotlib, elasticsearch) are imported inside the commands that need them,
+so ``fomo-order --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from fomo_order import __version__
+from fomo_order.errors import FomoOrderError
+
+app = typer.Typer(
+    name="fomo-order",
+    help="Make FoMo-in-Flux concept streams: order the concepts of many datasets and cut them into tasks.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+console = Console(stderr=True, highlight=False)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"fomo-order {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """Make FoMo-in-Flux concept streams: order the concepts of many datasets and cut them into tasks."""
+
+
+def fail(error: FomoOrderError) -> None:
+    """Print one line (no traceback) and exit with the error's code."""
+    console.print(Text.assemble(("error: ", "bold red"), str(error)), soft_wrap=True)
+    raise SystemExit(error.exit_code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        app(args=argv, prog_name="fomo-order")
+    except FomoOrderError as error:  # raised by a command body
+        fail(error)
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        sys.exit(130)
+
+
+# Command modules register themselves on `app` when imported; keep these imports last.
+from fomo_order.cli import order_cmd, split_cmd  # noqa: E402, F401

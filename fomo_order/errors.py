@@ -1,0 +1,33 @@
+"""Errors that the CLI turns into one line and an exit code, never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_CHECK_DIFFERS = 1
+EXIT_BAD_INPUT = 2
+
+
+class FomoOrderError(Exception):
+    """Base class: carries the exit code the CLI should use."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class InputError(FomoOrderError):
+    """Bad input: a file (or option) and what is wrong with it.
+
+    ``str(error)`` is the one line the user sees: ``<source>: <problem>``.
+    """
+
+    def __init__(self, source: str | Path | None, problem: str) -> None:
+        self.source = None if source is None else str(source)
+        self.problem = problem
+        super().__init__(problem if self.source is None else f"{self.source}: {problem}")
+
+
+class CheckFailed(FomoOrderError):  # noqa: N818  (a verdict, not a fault)
+    """``--check`` found that an output file is missing or out of date."""
+
+    exit_code = EXIT_CHECK_DIFFERS

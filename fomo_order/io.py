@@ -1,0 +1,152 @@
+"""Reading inputs with errors that name the file, and writing outputs atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from fomo_order.errors import CheckFailed, InputError
+
+
+def read_text(path: str | Path) -> str:
+    path = Path(path)
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(path, "file not found") from None
+    except IsADirectoryError:
+        raise InputError(path, "is a directory, expected a file") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(path, f"not valid UTF-8 (byte {exc.start})") from None
+    except OSError as exc:
+        raise InputError(path, exc.strerror or str(exc)) from None
+
+
+def read_json(path: str | Path) -> Any:
+    text = read_text(path)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(path, f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+
+
+def read_mapping_file(path: str | Path) -> Any:
+    """Read a JSON or YAML file (YAML is a superset of JSON; ``.json`` files get JSON's errors)."""
+    if Path(path).suffix.lower() == ".json":
+        return read_json(path)
+    import yaml
+
+    text = read_text(path)
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise InputError(path, f"malformed YAML{where}: {problem}") from None
+
+
+def sha256_file(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def dumps_json(value: Any) -> str:
+    """The one JSON layout every artifact uses: UTF-8, no ``\\u`` escapes, 4-space indent, newline."""
+    return json.dumps(value, ensure_ascii=False, indent=4) + "\n"
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds.
+
+    Readers never see a half-written file, and a failed run leaves no output behind.
+    """
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+    except OSError as exc:
+        raise InputError(path, f"cannot write: {exc.strerror or exc}") from None
+    os.close(handle)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_bytes_atomic(path: str | Path, data: bytes) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_texts_atomic(files: dict[Path, str]) -> None:
+    """Write several text files so that none is replaced unless all could be written."""
+    temps: list[tuple[Path, Path]] = []
+    try:
+        for path, text in files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
+                out.write(text)
+            temps.append((Path(tmp_name), path))
+        for tmp, path in temps:
+            os.replace(tmp, path)
+    except OSError as exc:
+        raise InputError(exc.filename or next(iter(files)), f"cannot write: {exc.strerror or exc}") from None
+    finally:
+        for tmp, _ in temps:
+            if tmp.exists():
+                tmp.unlink()
+
+
+def check_texts(files: dict[Path, str]) -> None:
+    """``--check``: raise :class:`CheckFailed` naming every file that is missing or differs."""
+    problems = []
+    for path, text in files.items():
+        if not path.exists():
+            problems.append(f"{path}: missing")
+            continue
+        current = path.read_text(encoding="utf-8")
+        if current != text:
+            problems.append(f"{path}: {describe_difference(current, text)}")
+    if problems:
+        raise CheckFailed("; ".join(problems))
+
+
+def describe_difference(current: str, expected: str) -> str:
+    """Say briefly how a file on disk differs from what would be written."""
+    try:
+        old, new = json.loads(current), json.loads(expected)
+    except json.JSONDecodeError:
+        return "differs from what would be written"
+    if isinstance(old, list) and isinstance(new, list):
+        if len(old) != len(new):
+            return f"out of date ({len(old)} entries on disk, {len(new)} would be written)"
+        first = next(i for i, (a, b) in enumerate(zip(old, new, strict=True)) if a != b) if old != new else None
+        if first is None:
+            return "formatting differs"
+        return f"out of date (first difference at position {first}: {old[first]!r} on disk, {new[first]!r} now)"
+    if isinstance(old, dict) and isinstance(new, dict):
+        keys = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+        if keys:
+            return f"out of date (differs in {', '.join(keys)})"
+        return "formatting differs"
+    return "differs from what would be written"

@@ -1,0 +1,45 @@
+"""The concept-similarity ordering: the best greedy nearest-neighbour path over all start concepts,
+with weight(i, j) = 1 - cos(e_i, e_j) between caption embeddings (the search is in ``fomo_order.similarity``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fomo_order.catalog import Catalog
+from fomo_order.orderings.registry import OrderResult, register
+
+REFINE_MODES = ("none", "2opt")
+
+
+@register(
+    "similarity",
+    "best greedy nearest-neighbour path over all start concepts (caption embeddings)",
+    requires=("embeddings",),
+    options=("device", "start", "start_rank", "refine"),
+)
+def similarity_order(
+    catalog: Catalog,
+    rng: np.random.Generator,
+    embeddings: np.ndarray,
+    device: str = "auto",
+    start: int | None = None,
+    start_rank: int = 1,
+    refine: str = "none",
+) -> OrderResult:
+    # The search is deterministic; the generator is part of the common signature only.
+    from fomo_order.similarity import similarity_path
+
+    result = similarity_path(embeddings, start=start, start_rank=start_rank, device=device, refine=refine)
+    concept_ids = catalog.concept_ids
+    details = {
+        "start": concept_ids[result.start],
+        "start_rank": result.start_rank,
+        "path_weight": result.cost,
+        "greedy_path_weight": result.greedy_cost,
+        "refine": refine,
+    }
+    if result.mst_weight is not None:
+        details["mst_lower_bound"] = result.mst_weight
+    details.update(result.details)
+    return OrderResult(order=result.path, details=details)

@@ -1,0 +1,62 @@
+"""Stream files: what FoMo-in-Flux's training pipeline reads (a JSON list of concept ids), and the
+``<stem>.meta.json`` beside each that records how it was made (no timestamps, so it is reproducible).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from fomo_order import __version__
+from fomo_order.catalog import split_concept_id
+from fomo_order.errors import InputError
+from fomo_order.io import check_texts, dumps_json, read_json, sha256_file, write_texts_atomic
+
+
+def meta_path(path: str | Path) -> Path:
+    path = Path(path)
+    return path.with_name(f"{path.stem if path.suffix == '.json' else path.name}.meta.json")
+
+
+def read_stream(path: str | Path) -> list[str]:
+    """Read and validate a stream file: a JSON list of distinct concept ids."""
+    data = read_json(path)
+    if not isinstance(data, list) or not all(isinstance(item, str) for item in data):
+        raise InputError(path, "expected a JSON list of concept ids '<dataset>+++<class name>'")
+    if not data:
+        raise InputError(path, "the stream is empty")
+    for concept in data:
+        split_concept_id(concept, path)
+    if len(set(data)) != len(data):
+        seen: set[str] = set()
+        duplicates = [c for c in data if c in seen or seen.add(c)]
+        raise InputError(path, f"{len(duplicates)} duplicate concept(s) in the stream, e.g. {duplicates[0]!r}")
+    return data
+
+
+def input_record(path: str | Path) -> dict[str, str]:
+    return {"path": str(path), "sha256": sha256_file(path)}
+
+
+def base_meta(command: str, **fields: Any) -> dict[str, Any]:
+    return {"tool": "fomo-order", "version": __version__, "command": command, **fields}
+
+
+def emit(out: str | Path, payload: Any, meta: dict[str, Any], check: bool) -> None:
+    """Write ``out`` and its meta file atomically, or with ``check`` compare them with what is on disk."""
+    out = Path(out)
+    files = {out: dumps_json(payload), meta_path(out): dumps_json(meta)}
+    if check:
+        check_texts(files)
+    else:
+        write_texts_atomic(files)
+
+
+def dataset_of(concept: str) -> str:
+    return concept.split("+++", 1)[0]
+
+
+def datasets_in_order(stream: Sequence[str]) -> list[str]:
+    """Datasets in order of first appearance."""
+    return list(dict.fromkeys(dataset_of(c) for c in stream))

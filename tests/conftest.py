@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+DEMO_CATALOG = REPO / "configs" / "demo" / "catalog.yaml"
+
+
+def shared_path(*parts: str) -> Path:
+    """A path under ../shared, or skip the test when that data is absent."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"reference data {path} is absent")
+    return path
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+@pytest.fixture
+def run_cli():
+    """Invoke the CLI in-process through `main()`, which owns the one-line errors and exit codes."""
+    from fomo_order.cli import main
+
+    def invoke(*args: object) -> CliResult:
+        out, err = io.StringIO(), io.StringIO()
+        code = 0
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                main([str(a) for a in args])
+            except SystemExit as exit_:
+                code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+        return CliResult(code, out.getvalue(), err.getvalue())
+
+    return invoke
+
+
+def run_subprocess(*args: object, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "fomo_order", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd or REPO,
+    )
+
+
+def write_json(path: Path, value) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(value, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def small_catalog(tmp_path: Path) -> Path:
+    """A FoMo-in-Flux style directory catalog: three datasets, 10 concepts."""
+    root = tmp_path / "lists"
+    write_json(root / "ALPHA.json", [f"ALPHA+++a{i}" for i in range(4)])
+    write_json(root / "BETA.json", [f"BETA+++b{i}" for i in range(3)])
+    write_json(root / "gamma.json", [f"gamma+++g{i}" for i in range(3)])
+    return root
+
+
+@pytest.fixture
+def small_years(tmp_path: Path) -> Path:
+    return write_json(tmp_path / "years.json", {"ALPHA": 2010, "BETA": 2005, "gamma": 2010})

@@ -1,0 +1,49 @@
+"""The CLI surface: `--help` is instant (no heavy imports) and the README documents every option."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+
+HEAVY = ("torch", "open_clip", "numba", "matplotlib", "elasticsearch", "sentence_transformers", "ahocorasick")
+
+
+def command_names() -> list[str]:
+    from fomo_order.cli import app
+
+    return sorted(c.name or c.callback.__name__ for c in app.registered_commands)
+
+
+def test_help_imports_no_heavy_library() -> None:
+    code = (
+        "import sys\n"
+        "from fomo_order.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        f"for name in {command_names()!r}:\n"
+        "    try:\n        main([name, '--help'])\n    except SystemExit:\n        pass\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("command", command_names())
+def test_readme_documents_every_option(run_cli, command: str) -> None:
+    from fomo_order.cli import app
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert f"fomo-order {command}" in readme
+    import typer.main
+
+    click_command = typer.main.get_command(app).commands[command]
+    for param in click_command.params:
+        for flag in param.opts:
+            if flag.startswith("--") and flag != "--help":
+                assert re.search(re.escape(flag) + r"\b", readme), f"README does not document {command} {flag}"
+    assert run_cli(command, "--help").exit_code == 0
