@@ -112,6 +112,32 @@ class Catalog:
         return [d.name for d in self.datasets if d.year is None]
 
 
+def summarize(catalog: Catalog) -> dict[str, Any]:
+    """What ``fomo-order catalog`` shows: each dataset, and what is missing for which ordering."""
+    rows = [
+        {
+            "name": d.name,
+            "concepts": len(d.classes),
+            "year": d.year,
+            "templates": list(d.templates),
+            "default_template": d.templates == (DEFAULT_TEMPLATE,),
+            "query": d.query,
+        }
+        for d in catalog.datasets
+    ]
+    missing = {}
+    without_year = catalog.datasets_without_year()
+    if without_year:
+        missing["time"] = without_year
+    notes = []
+    defaults = [row["name"] for row in rows if row["default_template"]]
+    if defaults:
+        notes.append(
+            f"similarity: {len(defaults)} dataset(s) use the default caption template {DEFAULT_TEMPLATE!r}"
+        )
+    return {"source": catalog.source, "concepts": len(catalog), "datasets": rows, "missing": missing, "notes": notes}
+
+
 def load_catalog(
     path: str | Path,
     years: str | Path | None = None,

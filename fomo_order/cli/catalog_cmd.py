@@ -1,0 +1,60 @@
+"""``fomo-order catalog``: validate a catalog and show what each ordering has to work with."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from fomo_order.cli import app
+
+
+@app.command("catalog")
+def catalog_command(
+    catalog: Path = typer.Argument(
+        ..., help="Catalog file (YAML/JSON) or a directory of FoMo-in-Flux <DATASET>.json lists.", show_default=False
+    ),
+    years: Path | None = typer.Option(None, help="JSON/YAML map dataset -> release year (adds to / overrides)."),
+    templates: Path | None = typer.Option(
+        None, help="JSON/YAML map dataset -> caption template or list of templates (adds to / overrides)."
+    ),
+    datasets: str | None = typer.Option(None, help="Comma-separated datasets to keep (default: all)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON instead of a table."),
+) -> None:
+    """Validate CATALOG and print each dataset: concepts, year, caption template(s), query template,
+    and what is missing for which ordering. Exit 2 on an invalid catalog."""
+    from fomo_order.catalog import load_catalog, summarize
+
+    selected = [name.strip() for name in datasets.split(",") if name.strip()] if datasets else None
+    summary = summarize(load_catalog(catalog, years=years, templates=templates, datasets=selected))
+    if as_json:
+        print(json.dumps(summary, ensure_ascii=False, indent=4))
+        return
+    _print_table(summary)
+
+
+def _print_table(summary: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{summary['source']}: {summary['concepts']} concepts in {len(summary['datasets'])} datasets")
+    for column, justify in (("dataset", "left"), ("concepts", "right"), ("year", "right"), ("template", "left"),
+                            ("query", "left")):
+        table.add_column(column, justify=justify)
+    for row in summary["datasets"]:
+        table.add_row(
+            row["name"],
+            str(row["concepts"]),
+            "-" if row["year"] is None else str(row["year"]),
+            " | ".join(row["templates"]) + (" (default)" if row["default_template"] else ""),
+            row["query"],
+        )
+    console = Console(highlight=False, soft_wrap=False)
+    console.print(table)
+    if not summary["missing"]:
+        console.print("Every ordering has what it needs from the catalog.")
+    for ordering, names in summary["missing"].items():
+        console.print(f"{ordering}: {len(names)} dataset(s) without a year: {', '.join(names)}", markup=False)
+    for note in summary["notes"]:
+        console.print(note, markup=False)
