@@ -46,6 +46,32 @@ def fail(error: FomoOrderError) -> None:
     raise SystemExit(error.exit_code)
 
 
+def command_line(ctx: typer.Context, leave_out: tuple[str, ...] = ("check",)) -> list[str]:
+    """The invoked command as canonical arguments (given values only, long flags, fixed order).
+
+    Recorded in meta files so that an artifact says how to make it again, and so that a check
+    (CI, the test of the committed demo streams) can re-run exactly that command with ``--check``.
+    """
+    args = [ctx.info_name or ""]
+    for param in ctx.command.params:
+        if param.name in leave_out or param.name is None:
+            continue
+        value = ctx.params.get(param.name)
+        is_argument = param.param_type_name == "argument"
+        if value is None or (not is_argument and value == param.default):
+            continue
+        values = value if isinstance(value, (list, tuple)) else [value]
+        values = [getattr(v, "value", v) for v in values]
+        if is_argument:
+            args.extend(str(v) for v in values)
+        elif getattr(param, "is_flag", False):
+            args.append(max(param.opts, key=len))
+        else:
+            for v in values:
+                args.extend([max(param.opts, key=len), str(v)])
+    return args
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, prog_name="fomo-order")

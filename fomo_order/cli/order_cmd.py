@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from fomo_order.cli import app, console
+from fomo_order.cli import app, command_line, console
 from fomo_order.errors import InputError
 
 STRATEGIES = ("performance", "frequency", "similarity", "time", "dataset", "random")
@@ -21,6 +21,7 @@ Refine = Enum("Refine", {"none": "none", "two_opt": "2opt"}, type=str)
 
 @app.command("order")
 def order_command(
+    ctx: typer.Context,
     strategy: Strategy = typer.Argument(
         ..., help="Ordering: " + ", ".join(STRATEGIES) + ".", show_default=False
     ),
@@ -112,6 +113,7 @@ def order_command(
     stream = [concept_ids[i] for i in result.order]
     meta = base_meta(
         "order",
+        argv=command_line(ctx),
         strategy=strategy,
         seed=seed,
         reverse=reverse,

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import typer
 
-from fomo_order.cli import app, console
+from fomo_order.cli import app, command_line, console
 from fomo_order.errors import InputError
 
 
 @app.command("split")
 def split_command(
+    ctx: typer.Context,
     stream_file: Path = typer.Argument(..., metavar="STREAM.json", help="Stream file from `fomo-order order`."),
     out: Path = typer.Option(..., "-o", "--output", help="Tasks file to write (JSON list of lists of concept ids)."),
     tasks: int | None = typer.Option(None, "--tasks", help="T tasks: N // T each, the first N % T one more."),
@@ -73,6 +74,7 @@ def split_command(
     task_lists = rules.cut(stream, sizes)
     meta = base_meta(
         "split",
+        argv=command_line(ctx),
         parameters=parameters,
         concepts=n,
         tasks=len(task_lists),
