@@ -193,7 +193,7 @@ def test_check_reports_current_stale_and_missing(run_cli, tmp_path: Path) -> Non
     assert run_cli("order", "random", DEMO_CATALOG, "-o", out, "--check").exit_code == 0
     stale = run_cli("order", "random", DEMO_CATALOG, "-o", out, "--check", "--seed", 9)
     assert stale.exit_code == 1
-    assert "first difference at position" in stale.stderr and "differs in seed" in stale.stderr
+    assert "first difference at position" in stale.stderr and "differs in argv, seed" in stale.stderr
     assert out.stat().st_mtime_ns == before
 
 
