@@ -89,6 +89,14 @@ def test_report_refuses_streams_not_covered_by_inputs(run_cli, demo_streams, tmp
     assert result.exit_code == 2 and "no year for 7 dataset(s)" in result.stderr and not out.exists()
 
 
+def test_report_takes_years_from_a_catalog(run_cli, demo_streams, tmp_path) -> None:
+    summary = tmp_path / "s.json"
+    result = run_cli("report", demo_streams[2], "-o", tmp_path / "r.png", "--catalog", DEMO_CATALOG,
+                     "--summary-json", summary)
+    assert result.exit_code == 0, result.output
+    assert json.loads(summary.read_text())["time.json"]["spearman_year"] > 0.9
+
+
 def test_spearman_matches_definition() -> None:
     assert spearman(np.arange(10.0)) == pytest.approx(1.0)
     assert spearman(np.arange(10.0)[::-1]) == pytest.approx(-1.0)

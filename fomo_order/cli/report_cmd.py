@@ -25,6 +25,9 @@ def report_command(
         None, help="Embeddings .npy (with its sidecar): plot the similarity of consecutive concepts."
     ),
     years: Path | None = typer.Option(None, help="JSON/YAML map dataset -> release year: plot the year."),
+    catalog: Path | None = typer.Option(
+        None, help="Take release years from this catalog (--years then adds to / overrides them)."
+    ),
     summary_json: Path | None = typer.Option(
         None, "--summary-json", help="Also write the summary table as JSON to this file."
     ),
@@ -38,7 +41,14 @@ def report_command(
     from fomo_order.report import draw_report, stream_signals, stream_title
     from fomo_order.streams import meta_path, read_stream
 
-    year_map = load_years(years) if years is not None else None
+    year_map, years_source = None, years
+    if catalog is not None:
+        from fomo_order.catalog import load_catalog
+
+        year_map = {d.name: d.year for d in load_catalog(catalog, years=years).datasets if d.year is not None}
+        years_source = catalog
+    elif years is not None:
+        year_map = load_years(years)
     signals = []
     for stream_file in streams:
         concepts = read_stream(stream_file)
@@ -53,10 +63,9 @@ def report_command(
             from fomo_order.embeddings import embeddings_for
 
             embedded = embeddings_for(embeddings, concepts)
+        title = stream_title(stream_file, meta)
         signals.append(
-            stream_signals(
-                stream_file.name, stream_title(stream_file, meta), concepts, tasks, counts, embedded, year_map, years
-            )
+            stream_signals(stream_file.name, title, concepts, tasks, counts, embedded, year_map, years_source)
         )
     draw_report(signals, out)
     _print_summary(signals)
