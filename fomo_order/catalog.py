@@ -7,6 +7,7 @@ so that everything downstream can trust a :class:`Catalog`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -21,7 +22,15 @@ from fomo_order.io import read_json, read_mapping_file, read_text, sha256_bytes,
 SEPARATOR = "+++"
 DEFAULT_TEMPLATE = "A photo of a {}."
 DEFAULT_QUERY = "{}"
+# A query template names the class name as ``{}`` or a slice of its words, ``{words[a:b]}`` / ``{words[i]}``
+# (e.g. "{words[-2:]}": the species of a long taxonomic string); see fomo_order.frequencies.queries.
+QUERY_PLACEHOLDER = re.compile(r"\{\}|\{words\[(-?\d+)?(:)?(-?\d+)?\]\}")
 DATASET_KEYS = {"name", "year", "template", "templates", "query", "classes", "classes_file"}
+
+
+def is_query_template(template: str) -> bool:
+    """Whether ``template`` names the class name at least once (``{}`` or ``{words[...]}``)."""
+    return bool(QUERY_PLACEHOLDER.search(template))
 
 
 def concept_id(dataset: str, class_name: str) -> str:
@@ -285,8 +294,10 @@ def _parse_dataset_entry(entry: Any, position: int, path: Path) -> tuple[Dataset
         else (DEFAULT_TEMPLATE,)
     )
     query = entry.get("query", DEFAULT_QUERY)
-    if not isinstance(query, str) or "{}" not in query:
-        raise InputError(path, f"{where}: 'query' must be a string with '{{}}' for the class name")
+    if not isinstance(query, str) or not is_query_template(query):
+        raise InputError(
+            path, f"{where}: 'query' must be a string with '{{}}' (or '{{words[a:b]}}') for the class name"
+        )
     has_inline, has_file = "classes" in entry, "classes_file" in entry
     if has_inline == has_file:
         raise InputError(path, f"{where}: give exactly one of 'classes' or 'classes_file'")

@@ -58,6 +58,15 @@ def test_catalog_file_with_inline_json_list_and_text_classes(tmp_path: Path) -> 
     assert catalog.datasets[1].query == "{} x"
 
 
+def test_query_templates_may_slice_the_class_name_words(tmp_path: Path) -> None:
+    entry = "{name: A, query: '{words[-2:]}', classes: [Animalia Lumbricus terrestris]}"
+    path = write(tmp_path / "c.yaml", f"datasets:\n  - {entry}\n")
+    assert load_catalog(path).datasets[0].query == "{words[-2:]}"
+    bad = write(tmp_path / "bad.yaml", "datasets:\n  - {name: A, query: 'no slot', classes: [a]}\n")
+    with pytest.raises(InputError, match="'query' must be a string with"):
+        load_catalog(bad)
+
+
 def test_datasets_selection_keeps_catalog_order(small_catalog: Path) -> None:
     catalog = load_catalog(small_catalog, datasets=["gamma", "ALPHA"])
     assert catalog.dataset_names == ["ALPHA", "gamma"]

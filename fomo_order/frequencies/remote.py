@@ -1,0 +1,196 @@
+"""Fetching counts from a network source: batches, bounded concurrency, retries, and the cache.
+
+Worker threads send batches and report what comes back through a queue; the calling thread alone writes
+to the cache (one transaction per answer) and to the progress bar. A batch that fails in a transient way
+is retried, only for the queries still missing, after an exponential backoff with jitter that honours
+``Retry-After``; after ``policy.tries`` attempts its queries are reported as failed. When several batches
+in a row give up, the whole run stops early: the server is down or the network is gone.
+"""
+
+from __future__ import annotations
+
+import queue
+import random
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from fomo_order.errors import InputError
+from fomo_order.frequencies.cache import CountCache
+from fomo_order.frequencies.progress import Reporter, SilentReporter
+from fomo_order.frequencies.retry import PermanentError, RetryPolicy, TransientError
+
+GIVE_UP_AFTER_FAILED_BATCHES = 3
+
+
+@dataclass
+class BatchOutcome:
+    """The answer to one request: counts, queries to try again (with why), and queries the server refused."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    retry: dict[str, TransientError] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+class Backend(Protocol):
+    """A network source. ``count`` raises TransientError/PermanentError for failures of the whole request."""
+
+    cache_source: str  # source (and endpoint) part of the cache key
+    index: str
+    count_kind: str
+    endpoint: str  # what error messages name
+
+    def count(self, phrases: Sequence[str]) -> BatchOutcome: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class FetchReport:
+    counts: dict[str, int]  # every query whose count is known (cached or fetched)
+    failed: dict[str, str]  # query -> why it has no count
+    from_cache: int
+    fetched: int
+    requests: int
+    stopped_early: str | None = None  # why the run stopped before asking for everything
+
+
+def fetch_remote(
+    backend: Backend,
+    queries: Sequence[str],
+    cache: CountCache,
+    *,
+    batch_size: int,
+    concurrency: int,
+    policy: RetryPolicy,
+    refresh: bool = False,
+    reporter: Reporter | None = None,
+) -> FetchReport:
+    """Get the count of every query: from the cache, else from ``backend``, persisting answers as they come."""
+    reporter = reporter or SilentReporter()
+    unique = list(dict.fromkeys(queries))
+    cached = {} if refresh else cache.get_counts(backend.cache_source, backend.index, backend.count_kind, unique)
+    missing = [q for q in unique if q not in cached]
+    counts = dict(cached)
+    report = FetchReport(counts=counts, failed={}, from_cache=len(cached), fetched=0, requests=0)
+    if not missing:
+        return report
+    batches = [missing[start : start + batch_size] for start in range(0, len(missing), batch_size)]
+    events: queue.Queue = queue.Queue()
+    stop = threading.Event()
+    request_lock = threading.Lock()
+    requests = [0]
+
+    def count_with_tally(phrases: Sequence[str]) -> BatchOutcome:
+        with request_lock:
+            requests[0] += 1
+        return backend.count(phrases)
+
+    def work(phrases: list[str]) -> None:
+        rng = random.Random()
+        try:
+            _run_batch(phrases, count_with_tally, policy, stop, events, rng)
+        except BaseException as exc:  # a bug, not a server failure: hand it to the calling thread
+            events.put(("crash", exc))
+        finally:
+            events.put(("end", None))
+
+    reporter.start(len(unique), f"counting {len(missing)} queries ({backend.endpoint})", "queries")
+    reporter.advance(len(cached))
+    successes = 0
+    batches_given_up_in_a_row = 0
+    pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="fetch-frequencies")
+    try:
+        for batch in batches:
+            pool.submit(work, batch)
+        ended = 0
+        while ended < len(batches):
+            kind, payload = events.get()
+            if kind == "end":
+                ended += 1
+            elif kind == "counts":
+                cache.put_counts(backend.cache_source, backend.index, backend.count_kind, payload)
+                counts.update(payload)
+                report.fetched += len(payload)
+                successes += len(payload)
+                batches_given_up_in_a_row = 0
+                reporter.advance(len(payload))
+            elif kind == "failed":
+                if successes == 0 and not cached:
+                    # Refused before anything succeeded: the trouble is the run (index, rights), not a query.
+                    raise InputError(backend.endpoint, next(iter(payload.values())))
+                report.failed.update(payload)
+                reporter.advance(len(payload))
+            elif kind == "gave-up":
+                report.failed.update(payload)
+                reporter.advance(len(payload))
+                batches_given_up_in_a_row += 1
+                if batches_given_up_in_a_row >= GIVE_UP_AFTER_FAILED_BATCHES and not stop.is_set():
+                    problem = next(iter(payload.values()))
+                    report.stopped_early = f"{batches_given_up_in_a_row} requests in a row failed: {problem}"
+                    stop.set()
+            elif kind == "retrying":
+                reporter.note(payload)
+            elif kind == "fatal":
+                raise InputError(backend.endpoint, payload)
+            elif kind == "crash":
+                raise payload
+    finally:
+        stop.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+        _keep_what_arrived(events, cache, backend, counts)
+        report.requests = requests[0]
+        reporter.finish()
+    not_asked = [q for q in missing if q not in counts and q not in report.failed]
+    for query in not_asked:
+        report.failed[query] = f"not asked: {report.stopped_early}" if report.stopped_early else "not asked"
+    return report
+
+
+def _run_batch(phrases, count, policy: RetryPolicy, stop: threading.Event, events: queue.Queue, rng) -> None:
+    pending = list(phrases)
+    attempt = 0
+    while pending and not stop.is_set():
+        attempt += 1
+        try:
+            outcome = count(pending)
+        except TransientError as exc:
+            outcome = BatchOutcome(retry={q: exc for q in pending})
+        except PermanentError as exc:
+            events.put(("fatal", exc.message))
+            return
+        if outcome.counts:
+            events.put(("counts", outcome.counts))
+        if outcome.failed:
+            events.put(("failed", outcome.failed))
+        if not outcome.retry:
+            return
+        pending = list(outcome.retry)
+        problem = next(iter(outcome.retry.values()))
+        if attempt >= policy.tries:
+            gave_up = {q: f"{why.message} (gave up after {attempt} tries)" for q, why in outcome.retry.items()}
+            events.put(("gave-up", gave_up))
+            return
+        wishes = [why.retry_after for why in outcome.retry.values() if why.retry_after is not None]
+        wait = policy.delay(attempt, max(wishes, default=None), rng)
+        events.put(("retrying", f"{problem.message}; retrying {len(pending)} queries in {wait:.1f}s "
+                                f"(try {attempt + 1} of {policy.tries})"))
+        if stop.wait(wait):
+            return
+
+
+def _keep_what_arrived(events: queue.Queue, cache: CountCache, backend: Backend, counts: dict[str, int]) -> None:
+    """On the way out (done, error or Ctrl-C), still store answers that arrived but were not yet written."""
+    while True:
+        try:
+            kind, payload = events.get_nowait()
+        except queue.Empty:
+            return
+        if kind == "counts":
+            try:
+                cache.put_counts(backend.cache_source, backend.index, backend.count_kind, payload)
+            except Exception:  # already failing; the next run asks again
+                return
+            counts.update(payload)

@@ -1,0 +1,212 @@
+"""Counts from an Elasticsearch index, the way What's In My Big Data (WIMBD) counts them.
+
+WIMBD (allenai/wimbd, ``wimbd/es``) counts the documents whose ``text`` matches a phrase: a
+``match_phrase`` on ``text`` in a ``bool`` filter, with ``{"term": {"subset": "en"}}`` added for its ``c4``
+index (C4's English subset). We send exactly that query, many at a time, with ``_msearch`` (``size: 0``,
+``track_total_hits: true``), on the official client pinned to the 8.x line (WIMBD's server and client are
+Elasticsearch 8; a 9.x client asks for compatibility mode 9, which an 8.x server refuses).
+The client's own retries are off: ``remote.fetch_remote`` retries, in one place.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fomo_order.errors import InputError
+from fomo_order.frequencies.remote import BatchOutcome
+from fomo_order.frequencies.retry import PermanentError, TransientError, parse_retry_after
+from fomo_order.io import read_mapping_file
+
+WIMBD_INDEX = "c4"
+C4_SUBSET_FILTER = {"term": {"subset": "en"}}
+ENV_CLOUD_ID = "ES_CLOUD_ID"
+ENV_API_KEY = "ES_API_KEY"
+OTHER_SOURCES_HINT = (
+    "or use another --source: infinigram (public API, no key), corpus (local C4 files), wordfreq (offline estimate)"
+)
+
+
+def phrase_query(phrase: str, index: str) -> dict[str, Any]:
+    """WIMBD's query for "documents containing ``phrase``" (with the ``en`` filter on ``c4``)."""
+    clauses: list[dict[str, Any]] = [{"match_phrase": {"text": phrase}}]
+    if index == WIMBD_INDEX:
+        clauses.append(C4_SUBSET_FILTER)
+    return {"bool": {"filter": clauses}}
+
+
+def index_filter(index: str) -> dict[str, Any] | None:
+    return C4_SUBSET_FILTER if index == WIMBD_INDEX else None
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Where the cluster is (an Elastic Cloud id or a URL) and the API key, with where each came from."""
+
+    cloud_id: str | None
+    url: str | None
+    api_key: str | None
+    origin: str  # for error messages: "ES_CLOUD_ID", "--es-url", a config file path
+
+
+def resolve_credentials(
+    es_url: str | None, es_config: Path | None, environ: Mapping[str, str] | None = None
+) -> Credentials:
+    """Pick the cluster and key: ``--es-url``, else ``--es-config`` (WIMBD's es_config.yml), else the environment.
+
+    The API key comes from the config file when it has one, else from ``ES_API_KEY`` (as in WIMBD).
+    """
+    environ = os.environ if environ is None else environ
+    env_key = environ.get(ENV_API_KEY) or None
+    if es_url:
+        return Credentials(cloud_id=None, url=es_url, api_key=env_key, origin="--es-url")
+    if es_config is not None:
+        data = read_mapping_file(es_config)
+        if not isinstance(data, dict):
+            raise InputError(es_config, "expected a mapping with 'cloud_id' and 'api_key' (WIMBD's es_config.yml)")
+        cloud_id = data.get("cloud_id")
+        if not isinstance(cloud_id, str) or not cloud_id.strip():
+            raise InputError(es_config, "has no 'cloud_id' string")
+        api_key = data.get("api_key") or env_key
+        if not isinstance(api_key, str) or not api_key.strip():
+            raise InputError(es_config, f"has no 'api_key', and {ENV_API_KEY} is not set")
+        return Credentials(cloud_id=cloud_id.strip(), url=None, api_key=api_key.strip(), origin=str(es_config))
+    cloud_id = environ.get(ENV_CLOUD_ID) or None
+    if cloud_id and not env_key:
+        problem = f"{ENV_CLOUD_ID} is set but {ENV_API_KEY} is not set (WIMBD's API key); {OTHER_SOURCES_HINT}"
+        raise InputError("--source wimbd", problem)
+    if not cloud_id:
+        raise InputError(
+            "--source wimbd",
+            f"no Elasticsearch credentials: set {ENV_CLOUD_ID} and {ENV_API_KEY} (WIMBD's), give --es-config "
+            f"es_config.yml, or --es-url URL for a self-hosted cluster; {OTHER_SOURCES_HINT}",
+        )
+    return Credentials(cloud_id=cloud_id.strip(), url=None, api_key=env_key.strip(), origin=ENV_CLOUD_ID)
+
+
+class ElasticsearchBackend:
+    """Counts documents with ``_msearch`` on one index; thread-safe (one client, a pool of connections)."""
+
+    count_kind = "documents"
+
+    def __init__(self, credentials: Credentials, index: str, *, concurrency: int, timeout: float) -> None:
+        from elasticsearch import Elasticsearch
+
+        options: dict[str, Any] = {
+            "api_key": credentials.api_key,
+            "request_timeout": timeout,
+            "max_retries": 0,
+            "retry_on_timeout": False,
+            "retry_on_status": (),
+            "connections_per_node": max(1, concurrency),
+            "http_compress": True,
+        }
+        try:
+            if credentials.url:
+                self.client = Elasticsearch(hosts=[credentials.url], **options)
+            else:
+                self.client = Elasticsearch(cloud_id=credentials.cloud_id, **options)
+        except ValueError as exc:
+            raise InputError(credentials.origin, f"cannot connect: {exc}") from None
+        node = self.client.transport.node_pool.all()[0]
+        self.endpoint = node.base_url
+        self.index = index
+        self.timeout = timeout
+        self.cache_source = f"wimbd {self.endpoint}"
+
+    def close(self) -> None:
+        self.client.close()
+
+    def count(self, phrases: Sequence[str]) -> BatchOutcome:
+        searches: list[dict[str, Any]] = []
+        for phrase in phrases:
+            searches.append({})
+            searches.append({"size": 0, "track_total_hits": True, "query": phrase_query(phrase, self.index)})
+        body = self._send(searches)
+        answers = body.get("responses") if isinstance(body, dict) else None
+        if not isinstance(answers, list) or len(answers) != len(phrases):
+            got = len(answers) if isinstance(answers, list) else "no"
+            raise TransientError(f"malformed _msearch answer ({got} responses for {len(phrases)} searches)")
+        outcome = BatchOutcome()
+        for phrase, answer in zip(phrases, answers, strict=True):
+            _read_answer(phrase, answer, outcome)
+        return outcome
+
+    def _send(self, searches: list[dict[str, Any]]) -> Any:
+        from elastic_transport import (
+            ConnectionError,
+            ConnectionTimeout,
+            SerializationError,
+            TlsError,
+            TransportError,
+        )
+        from elasticsearch import ApiError, UnsupportedProductError
+
+        try:
+            return self.client.msearch(index=self.index, searches=searches).body
+        except UnsupportedProductError as exc:
+            raise PermanentError(f"{exc} (no 'X-Elastic-Product: Elasticsearch' header)") from None
+        except ApiError as exc:
+            status = exc.meta.status
+            message = f"HTTP {status}: {_server_message(exc.body, exc.message)}"
+            if status == 429 or status >= 500:
+                raise TransientError(message, parse_retry_after(exc.meta.headers.get("retry-after"))) from None
+            raise PermanentError(message) from None
+        except ConnectionTimeout:
+            raise TransientError(f"no answer within {self.timeout:g}s") from None
+        except TlsError as exc:
+            raise PermanentError(f"TLS error: {exc.message}") from None
+        except ConnectionError as exc:
+            raise TransientError(f"connection failed: {exc.message}") from None
+        except SerializationError as exc:
+            raise TransientError(f"malformed answer: {exc.message}") from None
+        except TransportError as exc:
+            raise TransientError(f"transport error: {exc.message}") from None
+
+
+def _read_answer(phrase: str, answer: Any, outcome: BatchOutcome) -> None:
+    if not isinstance(answer, dict):
+        outcome.retry[phrase] = TransientError("malformed _msearch answer item")
+        return
+    if "error" in answer:
+        status = answer.get("status")
+        message = f"HTTP {status}: {_server_message(answer, 'error')}"
+        if isinstance(status, int) and (status == 429 or status >= 500):
+            outcome.retry[phrase] = TransientError(message)
+        else:
+            outcome.failed[phrase] = message
+        return
+    shards = answer.get("_shards") or {}
+    if answer.get("timed_out") or (isinstance(shards, dict) and shards.get("failed")):
+        outcome.retry[phrase] = TransientError("search timed out or a shard failed: partial count")
+        return
+    total = (answer.get("hits") or {}).get("total")
+    if isinstance(total, dict):
+        value, relation = total.get("value"), total.get("relation", "eq")
+    else:
+        value, relation = total, "eq"
+    if isinstance(value, bool) or not isinstance(value, int) or relation != "eq":
+        outcome.retry[phrase] = TransientError(f"malformed hits.total in _msearch answer: {total!r}")
+        return
+    outcome.counts[phrase] = value
+
+
+def _server_message(body: Any, fallback: str) -> str:
+    """The server's own words: ``type: reason`` of Elasticsearch's error object, on one line."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        kind, reason = error.get("type"), error.get("reason")
+        root = error.get("root_cause")
+        if not reason and isinstance(root, list) and root and isinstance(root[0], dict):
+            kind, reason = root[0].get("type", kind), root[0].get("reason")
+        text = ": ".join(str(part) for part in (kind, reason) if part)
+    elif isinstance(error, str):
+        text = error
+    elif isinstance(body, str) and body.strip():
+        text = body.strip()[:300]
+    else:
+        text = str(fallback)
+    return " ".join(text.split())

@@ -1,0 +1,366 @@
+"""Loopback stand-ins for the servers ``fetch-frequencies`` talks to, with faults on demand.
+
+- :class:`ElasticsearchStandIn` answers ``_msearch`` and ``_count`` as Elasticsearch 8 does (status codes,
+  error objects, the ``X-Elastic-Product: Elasticsearch`` header the official client checks, refusal of a
+  9.x client's ``compatible-with=9`` media types), counting a phrase as :func:`es_count`.
+- :class:`InfinigramStandIn` answers the infini-gram API's ``count`` queries as :func:`infinigram_count`.
+
+Faults are queued with :meth:`StandIn.inject` and consumed one per request, in order: ``Fault("429",
+retry_after=1)``, ``Fault("500")``, ``Fault("timeout", seconds=2)``, ``Fault("malformed")``, ``Fault("drop")``.
+Every request is logged (the phrases it asked for), so tests can tell what was asked and how often.
+Used by the tests and by ``benchmarks/bench_frequencies.py``; standard library only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import json
+import socket
+import threading
+import time
+import zlib
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+C4_OTHER_SUBSETS = 1_000_000  # added to a c4 count when the query lacks WIMBD's subset filter
+
+
+def es_count(phrase: str) -> int:
+    """The stand-in's document count for a phrase (with the ``subset: en`` filter on ``c4``)."""
+    return zlib.crc32(phrase.encode("utf-8")) % 100_000
+
+
+def infinigram_count(phrase: str) -> int:
+    return zlib.crc32(("ig:" + phrase).encode("utf-8")) % 1_000_000
+
+
+@dataclass
+class Fault:
+    kind: str  # "429", "500", "503", "timeout", "malformed", "drop", "ok" (no fault), "error-item" (msearch)
+    retry_after: float | None = None
+    seconds: float = 0.0
+    status: int = 429  # for "error-item"
+
+
+@dataclass
+class Request:
+    path: str
+    phrases: list[str]
+    headers: dict[str, str]
+    body: Any
+    received_at: float = 0.0
+    answered: bool = False
+    fault: str | None = None
+
+
+@dataclass
+class _State:
+    faults: list[Fault] = field(default_factory=list)
+    log: list[Request] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    in_flight: int = 0
+    max_in_flight: int = 0
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def handle_error(self, request, client_address) -> None:  # dropped and timed-out connections are on purpose
+        pass
+
+
+class StandIn:
+    """A threaded HTTP/1.1 server on 127.0.0.1 with a random port; use as a context manager."""
+
+    def __init__(self, latency: float = 0.0) -> None:
+        self.latency = latency
+        self.state = _State()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # What tests use ------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def inject(self, *faults: Fault) -> None:
+        with self.state.lock:
+            self.state.faults.extend(faults)
+
+    @property
+    def requests(self) -> list[Request]:
+        with self.state.lock:
+            return list(self.state.log)
+
+    def phrases_asked(self) -> Counter:
+        """How many times each phrase was sent (in any request, answered or not)."""
+        asked: Counter = Counter()
+        for request in self.requests:
+            asked.update(request.phrases)
+        return asked
+
+    @property
+    def max_in_flight(self) -> int:
+        """The most requests the server was handling at one time."""
+        with self.state.lock:
+            return self.state.max_in_flight
+
+    def clear(self) -> None:
+        with self.state.lock:
+            self.state.log.clear()
+            self.state.faults.clear()
+            self.state.max_in_flight = 0
+
+    def start(self) -> StandIn:
+        self._server = _Server(("127.0.0.1", 0), self._handler_class())
+        self._thread = threading.Thread(target=self._server.serve_forever, name=type(self).__name__, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> StandIn:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # For subclasses ------------------------------------------------------------------------------
+
+    def respond(self, handler: _Handler, path: str, body: bytes) -> tuple[int, dict[str, str], bytes, list[str]]:
+        raise NotImplementedError
+
+    def _next_fault(self) -> Fault | None:
+        with self.state.lock:
+            return self.state.faults.pop(0) if self.state.faults else None
+
+    def _handler_class(self):
+        standin = self
+
+        class Handler(_Handler):
+            owner = standin
+
+        return Handler
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # else headers and body leave in two packets and wait for a delayed ACK
+    owner: StandIn
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def _serve(self) -> None:
+        state = self.owner.state
+        with state.lock:
+            state.in_flight += 1
+            state.max_in_flight = max(state.max_in_flight, state.in_flight)
+        try:
+            self._answer()
+        finally:
+            with state.lock:
+                state.in_flight -= 1
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        if self.headers.get("Content-Encoding", "").lower() == "gzip":
+            body = gzip.decompress(body)
+        owner = self.owner
+        status, headers, payload, phrases = owner.respond(self, self.path, body)
+        request = Request(
+            path=self.path, phrases=phrases, headers=dict(self.headers.items()), body=body, received_at=time.monotonic()
+        )
+        fault = owner._next_fault() if status == 200 else None
+        request.fault = fault.kind if fault else None
+        with owner.state.lock:
+            owner.state.log.append(request)
+        if owner.latency:
+            time.sleep(owner.latency)
+        if fault is not None:
+            answer = self._apply(fault, status, headers, payload)
+            if answer is None:  # the connection was dropped
+                return
+            status, headers, payload = answer
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+        request.answered = True
+
+    def _apply(self, fault: Fault, status, headers, payload):
+        json_headers = {k: v for k, v in headers.items() if k.lower() in ("content-type", "x-elastic-product")}
+        if fault.kind == "ok":
+            return status, headers, payload
+        if fault.kind in ("429", "500", "502", "503"):
+            code = int(fault.kind)
+            extra = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
+            reason = "rejected execution (queue capacity reached)" if code == 429 else "internal failure"
+            kind = "es_rejected_execution_exception" if code == 429 else "internal_server_error"
+            return code, {**json_headers, **extra}, json.dumps(_es_error(kind, reason, code)).encode()
+        if fault.kind == "timeout":
+            time.sleep(fault.seconds)
+            return status, headers, payload
+        if fault.kind == "malformed":
+            return 200, json_headers, payload[: max(1, len(payload) // 2)] + b"\x00}{"
+        if fault.kind == "drop":
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return None
+        if fault.kind == "error-item":
+            answer = json.loads(payload)
+            if fault.status == 429:
+                kind, reason = "es_rejected_execution_exception", "rejected execution of search"
+            else:
+                kind, reason = "query_shard_exception", "failed to create query"
+            answer["responses"][0] = _es_error(kind, reason, fault.status)
+            return status, headers, json.dumps(answer).encode()
+        raise ValueError(f"unknown fault {fault.kind!r}")
+
+
+def _es_error(kind: str, reason: str, status: int, **extra: Any) -> dict:
+    cause = {"type": kind, "reason": reason, **extra}
+    return {"error": {"root_cause": [cause], **cause}, "status": status}
+
+
+class ElasticsearchStandIn(StandIn):
+    """``_msearch``/``_count`` over indices ``indices``; an API key is required when ``api_key`` is set."""
+
+    def __init__(
+        self,
+        latency: float = 0.0,
+        indices: tuple[str, ...] = ("c4", "other"),
+        api_key: str | None = None,
+        product_header: bool = True,
+    ):
+        super().__init__(latency)
+        self.indices = set(indices)
+        self.api_key = api_key
+        self.product_header = product_header
+
+    def respond(self, handler, path, body):
+        accept = handler.headers.get("Accept", "") or ""
+        content_type = handler.headers.get("Content-Type", "") or ""
+        compatible = "compatible-with=8" in accept
+        media = "application/vnd.elasticsearch+json;compatible-with=8" if compatible else "application/json"
+        headers = {"Content-Type": media}
+        if self.product_header:
+            headers["X-Elastic-Product"] = "Elasticsearch"
+        if any("compatible-with=" in h and "compatible-with=8" not in h for h in (accept, content_type)):
+            error = _es_error(
+                "media_type_header_exception",
+                "Invalid media-type value on headers [Accept, Content-Type]",
+                400,
+            )
+            return 400, headers, json.dumps(error).encode(), []
+        if self.api_key is not None and handler.headers.get("Authorization") != f"ApiKey {self.api_key}":
+            error = _es_error(
+                "security_exception",
+                "unable to authenticate with provided credentials and anonymous access is not allowed for this request",
+                401,
+            )
+            challenge = {"WWW-Authenticate": 'ApiKey, Basic realm="security"'}
+            return 401, {**headers, **challenge}, json.dumps(error).encode(), []
+        route = path.split("?")[0].strip("/").split("/")
+        if route[-1] == "_msearch":
+            return self._msearch(route[0] if len(route) == 2 else None, body, headers)
+        if route[-1] == "_count" and len(route) == 2:
+            return self._count(route[0], body, headers)
+        if route == [""]:
+            info = {"name": "standin", "version": {"number": "8.11.1"}, "tagline": "You Know, for Search"}
+            return 200, headers, json.dumps(info).encode(), []
+        return 404, headers, json.dumps(_es_error("no_handler_found", f"no handler for {path}", 404)).encode(), []
+
+    def _msearch(self, path_index, body, headers):
+        lines = [json.loads(line) for line in body.decode("utf-8").splitlines() if line.strip()]
+        responses, phrases = [], []
+        for header, search in zip(lines[0::2], lines[1::2], strict=True):
+            index = header.get("index", path_index)
+            phrase, count = self._search_count(index, search.get("query"))
+            phrases.append(phrase)
+            if index not in self.indices:
+                responses.append({**_es_error("index_not_found_exception", f"no such index [{index}]", 404,
+                                              index=index), "status": 404})
+                continue
+            responses.append({
+                "took": 1,
+                "timed_out": False,
+                "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0},
+                "hits": {"total": {"value": count, "relation": "eq"}, "max_score": None, "hits": []},
+                "status": 200,
+            })
+        return 200, headers, json.dumps({"took": 1, "responses": responses}).encode(), phrases
+
+    def _count(self, index, body, headers):
+        query = json.loads(body).get("query") if body else None
+        phrase, count = self._search_count(index, query)
+        if index not in self.indices:
+            error = _es_error("index_not_found_exception", f"no such index [{index}]", 404, index=index)
+            return 404, headers, json.dumps(error).encode(), [phrase]
+        answer = {"count": count, "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0}}
+        return 200, headers, json.dumps(answer).encode(), [phrase]
+
+    @staticmethod
+    def _search_count(index: str | None, query: Any) -> tuple[str, int]:
+        clauses = []
+        boolean = (query or {}).get("bool", {})
+        for key in ("filter", "must", "should"):
+            value = boolean.get(key, [])
+            clauses.extend(value if isinstance(value, list) else [value])
+        phrase = None
+        has_subset = False
+        for clause in clauses:
+            if "match_phrase" in clause:
+                value = clause["match_phrase"]["text"]
+                phrase = value["query"] if isinstance(value, dict) else value
+            if clause.get("term") == {"subset": "en"}:
+                has_subset = True
+        if phrase is None:
+            return "", 0
+        count = es_count(phrase)
+        if index == "c4" and not has_subset:
+            count += C4_OTHER_SUBSETS
+        return phrase, count
+
+
+class InfinigramStandIn(StandIn):
+    def __init__(self, latency: float = 0.0, indices: tuple[str, ...] = ("v4_c4train_llama",)):
+        super().__init__(latency)
+        self.indices = set(indices)
+
+    def respond(self, handler, path, body):
+        headers = {"Content-Type": "application/json"}
+        try:
+            request = json.loads(body)
+        except json.JSONDecodeError:
+            return 400, headers, b'{"detail": "malformed request"}', []
+        query = request.get("query", "")
+        if request.get("index") not in self.indices:
+            return 200, headers, json.dumps({"error": f"Invalid index: {request.get('index')}"}).encode(), [query]
+        if request.get("query_type") != "count":
+            return 200, headers, json.dumps({"error": "Invalid query_type"}).encode(), [query]
+        if query == "":
+            return 200, headers, json.dumps({"error": "Please enter at least one token"}).encode(), [query]
+        answer = {"count": infinigram_count(query), "approx": False, "latency": 0.5, "token_ids": [1], "tokens": ["x"]}
+        return 200, headers, json.dumps(answer).encode(), [query]
