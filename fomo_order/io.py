@@ -84,12 +84,20 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         raise InputError(path, f"cannot write: {exc.strerror or exc}") from None
     os.close(handle)
     tmp = Path(tmp_name)
+    _permit_like_open(tmp)
     try:
         yield tmp
         os.replace(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _permit_like_open(path: Path) -> None:
+    """mkstemp makes files private (0600); give them the mode ``open()`` would (0666 less the umask)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
 
 
 def write_bytes_atomic(path: str | Path, data: bytes) -> None:
@@ -107,6 +115,7 @@ def write_texts_atomic(files: dict[Path, str]) -> None:
             with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
                 out.write(text)
             temps.append((Path(tmp_name), path))
+            _permit_like_open(Path(tmp_name))
         for tmp, path in temps:
             os.replace(tmp, path)
     except OSError as exc:

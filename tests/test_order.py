@@ -214,3 +214,15 @@ def test_library_rejects_nothing_it_trusts(small_catalog: Path) -> None:
     # inner functions trust a validated catalog; the edge (load_catalog) refuses bad ones
     with pytest.raises(InputError):
         make_order("time", load_catalog(small_catalog))
+
+
+def test_outputs_get_the_usual_file_mode(run_cli, tmp_path: Path) -> None:
+    import os
+    import stat
+
+    out = tmp_path / "r.json"
+    assert run_cli("order", "random", DEMO_CATALOG, "-o", out).exit_code == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    for path in (out, tmp_path / "r.meta.json"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask

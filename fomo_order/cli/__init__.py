@@ -83,4 +83,12 @@ def main(argv: list[str] | None = None) -> None:
 
 
 # Command modules register themselves on `app` when imported; keep these imports last.
-from fomo_order.cli import catalog_cmd, frequencies_cmd, order_cmd, report_cmd, scores_cmd, split_cmd  # noqa: E402, F401
+from fomo_order.cli import (  # noqa: E402, F401
+    catalog_cmd,
+    embed_cmd,
+    frequencies_cmd,
+    order_cmd,
+    report_cmd,
+    scores_cmd,
+    split_cmd,
+)

@@ -1,0 +1,128 @@
+"""Catalog -> one unit vector per concept: captions, cache lookup, the model for what is missing,
+prompt ensembling."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fomo_order.catalog import Catalog
+from fomo_order.embed.cache import EmbeddingCache, model_key
+from fomo_order.embed.captions import caption_digest, captions_sha256, concept_captions, ensemble, unique_captions
+from fomo_order.embed.encoder import TextEncoder
+from fomo_order.embed.settings import EmbedSettings, Runtime, resolve_runtime
+from fomo_order.errors import InputError
+
+ENSEMBLING = "each caption L2-normalised, mean over a concept's templates, L2-normalised"
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class EmbedResult:
+    matrix: np.ndarray  # float32, one unit row per concept, catalog order
+    concept_ids: list[str]
+    meta: dict[str, Any]  # the sidecar's fields (no timestamps, no cache state)
+    captions: int  # distinct captions
+    computed: int  # of those, run through the model now
+    cached: int  # of those, read from the cache
+    cache_directory: Path | None
+
+
+def make_encoder(settings: EmbedSettings, runtime: Runtime, log: Callable[[str], None]) -> TextEncoder:
+    if settings.backend == "openclip":
+        from fomo_order.embed.openclip_backend import OpenClipEncoder
+
+        return OpenClipEncoder(settings, runtime, log)
+    from fomo_order.embed.sentence_transformers_backend import SentenceTransformerEncoder
+
+    return SentenceTransformerEncoder(settings, runtime, log)
+
+
+def embed_catalog(
+    catalog: Catalog,
+    settings: EmbedSettings,
+    cache_root: Path | None = None,
+    progress: Progress | None = None,
+    log: Callable[[str], None] = lambda message: None,
+) -> EmbedResult:
+    """Embed every concept's captions (cached ones are not recomputed) and ensemble them per concept.
+
+    ``cache_root=None`` disables the cache; ``progress(done, total)`` is called after every batch of
+    new captions; ``log`` receives one-line notes (model loading, cache warnings).
+    """
+    per_concept = concept_captions(catalog)
+    captions, rows_per_concept = unique_captions(per_concept)
+    runtime = resolve_runtime(settings)
+    encoder = make_encoder(settings, runtime, log)
+    identity = encoder.identity()
+    cache = EmbeddingCache.for_model(cache_root, identity, warn=log)
+    digests = [caption_digest(caption) for caption in captions]
+    found, cached_vectors = cache.lookup(digests)
+    missing = np.flatnonzero(~found)
+
+    # How the cached vectors were computed is recorded beside them, so a fully cached run needs no model.
+    info = cache.info or {}
+    text_forward = info.get("text_forward") if info.get("identity") == identity and missing.size == 0 else None
+    if text_forward is None:
+        text_forward = encoder.text_forward()
+        cache.record_info({"identity": identity, "text_forward": text_forward})
+
+    vectors: np.ndarray | None = None
+    if cached_vectors is not None:
+        vectors = np.empty((len(captions), cached_vectors.shape[1]), dtype=np.float32)
+        vectors[found] = cached_vectors
+    done = 0
+
+    def sink(batch: np.ndarray, batch_vectors: np.ndarray) -> None:
+        nonlocal vectors, done
+        bad = ~np.isfinite(batch_vectors).all(axis=1) | ~batch_vectors.any(axis=1)
+        if bad.any():  # refused before it reaches the cache
+            caption = captions[missing[batch[np.flatnonzero(bad)[0]]]]
+            hint = " (try --precision fp32)" if runtime.precision != "fp32" else ""
+            raise InputError(
+                "--model", f"{settings.model_name} gave a NaN, infinite or zero vector for {caption!r}{hint}"
+            )
+        if vectors is None:
+            vectors = np.empty((len(captions), batch_vectors.shape[1]), dtype=np.float32)
+        if batch_vectors.shape[1] != vectors.shape[1]:
+            raise RuntimeError(f"cache {cache.directory} holds vectors of another dimension than the model's")
+        rows = missing[batch]
+        vectors[rows] = batch_vectors
+        cache.add([digests[row] for row in rows], batch_vectors)
+        done += batch.size
+        if progress is not None:
+            progress(done, missing.size)
+
+    if missing.size:
+        if progress is not None:
+            progress(0, missing.size)
+        try:
+            encoder.encode([captions[row] for row in missing], sink)
+        finally:
+            cache.flush()  # keep what was computed, even when interrupted
+    assert vectors is not None
+    matrix = ensemble(vectors, rows_per_concept)
+    meta = {
+        **encoder.describe(),
+        "precision": runtime.precision,
+        "device": runtime.device,
+        "text_forward": text_forward,
+        "templates": {dataset.name: list(dataset.templates) for dataset in catalog.datasets},
+        "captions": {"distinct": len(captions), "sha256": captions_sha256(per_concept)},
+        "ensembling": ENSEMBLING,
+        "model_key": model_key(identity),
+    }
+    return EmbedResult(
+        matrix=matrix,
+        concept_ids=catalog.concept_ids,
+        meta=meta,
+        captions=len(captions),
+        computed=int(missing.size),
+        cached=int(found.sum()),
+        cache_directory=cache.directory,
+    )
