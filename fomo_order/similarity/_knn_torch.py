@@ -1,0 +1,61 @@
+"""Similarity tiles with torch: one block of rows of the N x N matrix at a time, never the whole matrix."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+
+from fomo_order.similarity.weights import FixedPoint
+
+INT64_MAX = torch.iinfo(torch.int64).max
+
+
+def tile_rows_for(n: int, bytes_per_row_entry: int, budget_bytes: int) -> int:
+    """Rows per tile so that a tile of ``n`` columns stays within ``budget_bytes``."""
+    return int(max(1, min(n, budget_bytes // max(1, n * bytes_per_row_entry))))
+
+
+def float32_tiles(quantized: np.ndarray, tile_rows: int) -> Iterator[tuple[int, np.ndarray]]:
+    """Approximate dot products ``quantized[a:b] @ quantized.T`` in float32 on the CPU, tile by tile."""
+    everything = torch.from_numpy(quantized)
+    for first in range(0, quantized.shape[0], tile_rows):
+        tile = everything[first : first + tile_rows] @ everything.T
+        yield first, tile.numpy()
+
+
+def float32_matmul_error_bound(dim: int) -> float:
+    """A bound on |float32 dot - exact dot| for vectors of norm <= 1 + 1e-3, any summation order.
+
+    The classic bound is gamma_d * sum |x_i y_i| <= gamma_d * |x| |y| with gamma_d = d u / (1 - d u),
+    u = 2**-24; doubled for safety.
+    """
+    u = 2.0**-24
+    gamma = dim * u / (1.0 - dim * u)
+    return 2.0 * gamma * (1.0 + 1e-3) ** 2
+
+
+def exact_neighbour_keys(vectors64: torch.Tensor, k: int, fixed: FixedPoint, tile_rows: int) -> torch.Tensor:
+    """The k nearest of every node by (weight, index), exact: float64 tiles and int64 sort keys.
+
+    ``vectors64``: the quantized embeddings as float64 on the device the work should run on. Returns the
+    sorted keys ``(weight << index_bits) | index``, int64 (N, k), on that device.
+    """
+    n = vectors64.shape[0]
+    device = vectors64.device
+    columns = torch.arange(n, device=device, dtype=torch.int64)
+    nearest = torch.empty((n, k), dtype=torch.int64, device=device)
+    for first in range(0, n, tile_rows):
+        last = min(n, first + tile_rows)
+        keys = weight_keys(vectors64[first:last] @ vectors64.T, fixed, columns)
+        own = torch.arange(first, last, device=device)
+        keys[own - first, own] = INT64_MAX
+        nearest[first:last] = torch.topk(keys, k, dim=1, largest=False, sorted=True).values
+    return nearest
+
+
+def weight_keys(dots: torch.Tensor, fixed: FixedPoint, columns: torch.Tensor) -> torch.Tensor:
+    """``(W << index_bits) | column`` from exact float64 dot products (same arithmetic as the numba side)."""
+    weights = ((1.0 - dots) * fixed.scale).to(torch.int64).clamp_min_(0)
+    return weights.bitwise_left_shift_(fixed.index_bits).bitwise_or_(columns)
