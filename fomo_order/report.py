@@ -210,7 +210,10 @@ def _draw_signal(axis: Any, stream: StreamSignals, panel: str) -> None:
             smoothed = smooth(stream.consecutive_similarity, window)
             axis.plot(np.arange(len(smoothed)) + window // 2, smoothed, color="tab:green", linewidth=1)
     elif panel == "year":
+        from matplotlib.ticker import MaxNLocator
+
         axis.set_title("release year", fontsize=8)
+        axis.yaxis.set_major_locator(MaxNLocator(integer=True))
         if stream.years is not None:
             axis.plot(stream.years, ",", color="tab:red", alpha=0.6)
             window = max(1, len(stream.years) // 50)
