@@ -226,3 +226,23 @@ def test_outputs_get_the_usual_file_mode(run_cli, tmp_path: Path) -> None:
     os.umask(umask)
     for path in (out, tmp_path / "r.meta.json"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+
+
+@pytest.mark.parametrize(
+    ("scores", "message"),
+    [
+        ({"scores": {"ALPHA+++a0": 0.5, "ALPHA+++a1": 0.1}}, "scores missing for 8 of 10 concepts, e.g. 'ALPHA+++a2'"),
+        ({"ALPHA+++a0": "high"}, "score of 'ALPHA+++a0' is not a number"),
+        ({"ALPHA+++a0": float("inf")}, "score of 'ALPHA+++a0' is not finite"),
+    ],
+)
+def test_bad_scores_file(run_cli, small_catalog: Path, tmp_path: Path, scores: dict, message: str) -> None:
+    catalog = load_catalog(small_catalog)
+    if "scores" not in scores:
+        scores = {**dict.fromkeys(catalog.concept_ids, 0.5), **scores}
+    path = tmp_path / "scores.json"
+    path.write_text(json.dumps(scores), encoding="utf-8")
+    out = tmp_path / "perf.json"
+    result = run_cli("order", "performance", small_catalog, "--scores", path, "-o", out)
+    assert result.exit_code == 2 and message in result.stderr and str(path) in result.stderr
+    assert not out.exists()
