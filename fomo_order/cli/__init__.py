@@ -46,6 +46,12 @@ def fail(error: FomoOrderError) -> None:
     raise SystemExit(error.exit_code)
 
 
+def dataset_names(option: str | None) -> list[str] | None:
+    """``--datasets A,B,...`` as a list of names (None: keep all)."""
+    names = [name.strip() for name in option.split(",") if name.strip()] if option else []
+    return names or None
+
+
 def command_line(ctx: typer.Context, leave_out: tuple[str, ...] = ("check",)) -> list[str]:
     """The invoked command as canonical arguments (given values only, long flags, fixed order).
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from fomo_order.cli import app
+from fomo_order.cli import app, dataset_names
 
 
 @app.command("catalog")
@@ -26,7 +26,7 @@ def catalog_command(
     and what is missing for which ordering. Exit 2 on an invalid catalog."""
     from fomo_order.catalog import load_catalog, summarize
 
-    selected = [name.strip() for name in datasets.split(",") if name.strip()] if datasets else None
+    selected = dataset_names(datasets)
     summary = summarize(load_catalog(catalog, years=years, templates=templates, datasets=selected))
     if as_json:
         print(json.dumps(summary, ensure_ascii=False, indent=4))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from fomo_order.cli import app, command_line, console
+from fomo_order.cli import app, command_line, console, dataset_names
 
 
 @app.command("embed")
@@ -64,7 +64,7 @@ def embed_command(
         batch_size=batch_size,
         precision=precision,
     )
-    selected = [name.strip() for name in datasets.split(",") if name.strip()] if datasets else None
+    selected = dataset_names(datasets)
     cat = load_catalog(catalog, templates=templates, datasets=selected)
     cache_root = None if no_cache else (cache_dir or default_cache_root())
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from fomo_order.cli import app, console
+from fomo_order.cli import app, console, dataset_names
 
 Source = Enum("Source", {name: name for name in ("wimbd", "infinigram", "corpus", "wordfreq")}, type=str)
 CountKind = Enum("CountKind", {name: name for name in ("documents", "occurrences")}, type=str)
@@ -60,7 +60,7 @@ def fetch_frequencies_command(
     from fomo_order.catalog import load_catalog
     from fomo_order.frequencies import FetchFailed, FetchOptions, fetch_frequencies, write_freqs
 
-    selected = [name.strip() for name in datasets.split(",") if name.strip()] if datasets else None
+    selected = dataset_names(datasets)
     loaded = load_catalog(catalog, datasets=selected)
     options = FetchOptions(
         source=source.value,

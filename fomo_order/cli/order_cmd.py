@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from fomo_order.cli import app, command_line, console
+from fomo_order.cli import app, command_line, console, dataset_names
 from fomo_order.errors import InputError
 
 STRATEGIES = ("performance", "frequency", "similarity", "time", "dataset", "random")
@@ -95,7 +95,7 @@ def order_command(
     if start is not None and start_rank is not None:
         raise InputError("--start", "give --start or --start-rank, not both")
 
-    selected = [name.strip() for name in datasets.split(",") if name.strip()] if datasets else None
+    selected = dataset_names(datasets)
     cat = load_catalog(catalog, years=years, templates=templates, datasets=selected)
     inputs, input_files = _load_inputs(strategy, cat, given)
     defaults = inspect.signature(ordering.func).parameters

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from fomo_order.cli import app, command_line, console
+from fomo_order.cli import app, command_line, console, dataset_names
 
 
 @app.command("proxy-scores")
@@ -32,7 +32,7 @@ def proxy_scores_command(
     from fomo_order.scores import text_margin_scores
     from fomo_order.streams import base_meta, emit, input_record
 
-    selected = [name.strip() for name in datasets.split(",") if name.strip()] if datasets else None
+    selected = dataset_names(datasets)
     cat = load_catalog(catalog, datasets=selected)
     vectors = embeddings_for(embeddings, cat.concept_ids)
     scores = text_margin_scores(cat, vectors)
