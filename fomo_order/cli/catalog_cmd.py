@@ -10,7 +10,7 @@ import typer
 from fomo_order.cli import app, dataset_names
 
 
-@app.command("catalog")
+@app.command("catalog", short_help="Validate a catalog; show its datasets and what each ordering lacks.")
 def catalog_command(
     catalog: Path = typer.Argument(
         ..., help="Catalog file (YAML/JSON) or a directory of FoMo-in-Flux <DATASET>.json lists.", show_default=False

@@ -9,7 +9,10 @@ import typer
 from fomo_order.cli import app, command_line, console, dataset_names
 
 
-@app.command("embed")
+@app.command(
+    "embed",
+    short_help="Embed every concept's caption(s) with a text encoder: OUT.npy + OUT.json.",
+)
 def embed_command(
     ctx: typer.Context,
     catalog: Path = typer.Argument(

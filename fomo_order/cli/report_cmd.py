@@ -11,7 +11,7 @@ from fomo_order.cli import app
 DEFAULT_TASKS = 20
 
 
-@app.command("report")
+@app.command("report", short_help="Compare streams: one figure (a row per stream) and a summary table.")
 def report_command(
     streams: list[Path] = typer.Argument(
         ..., metavar="STREAM.json [STREAM2.json ...]", help="Stream files to compare.", show_default=False

@@ -9,7 +9,9 @@ import typer
 from fomo_order.cli import app, command_line, console, dataset_names
 
 
-@app.command("proxy-scores")
+@app.command(
+    "proxy-scores", short_help="Text-margin per-concept scores for the performance ordering, from embeddings."
+)
 def proxy_scores_command(
     ctx: typer.Context,
     catalog: Path = typer.Argument(

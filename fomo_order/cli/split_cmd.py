@@ -10,7 +10,7 @@ from fomo_order.cli import app, command_line, console
 from fomo_order.errors import InputError
 
 
-@app.command("split")
+@app.command("split", short_help="Cut a stream into tasks (FoMo-in-Flux and Continuum rules).")
 def split_command(
     ctx: typer.Context,
     stream_file: Path = typer.Argument(..., metavar="STREAM.json", help="Stream file from `fomo-order order`."),
