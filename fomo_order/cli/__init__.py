@@ -22,8 +22,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
+    rich_markup_mode="markdown",
 )
+CATALOG_HELP = "Catalog file (YAML/JSON) or a directory of FoMo-in-Flux `<DATASET>.json` lists."
 console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 

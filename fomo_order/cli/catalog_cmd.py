@@ -7,13 +7,13 @@ from pathlib import Path
 
 import typer
 
-from fomo_order.cli import app, dataset_names
+from fomo_order.cli import CATALOG_HELP, app, dataset_names
 
 
 @app.command("catalog", short_help="Validate a catalog; show its datasets and what each ordering lacks.")
 def catalog_command(
     catalog: Path = typer.Argument(
-        ..., help="Catalog file (YAML/JSON) or a directory of FoMo-in-Flux <DATASET>.json lists.", show_default=False
+        ..., help=CATALOG_HELP, show_default=False
     ),
     years: Path | None = typer.Option(None, help="JSON/YAML map dataset -> release year (adds to / overrides)."),
     templates: Path | None = typer.Option(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from fomo_order.cli import app, command_line, console, dataset_names
+from fomo_order.cli import CATALOG_HELP, app, command_line, console, dataset_names
 
 
 @app.command(
@@ -16,7 +16,7 @@ from fomo_order.cli import app, command_line, console, dataset_names
 def embed_command(
     ctx: typer.Context,
     catalog: Path = typer.Argument(
-        ..., help="Catalog file (YAML/JSON) or a directory of FoMo-in-Flux <DATASET>.json lists.", show_default=False
+        ..., help=CATALOG_HELP, show_default=False
     ),
     out: Path = typer.Option(..., "-o", "--output", help="Embeddings to write (.npy; the .json sidecar beside it)."),
     templates: Path | None = typer.Option(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from fomo_order.cli import app, console, dataset_names
+from fomo_order.cli import CATALOG_HELP, app, console, dataset_names
 
 Source = Enum("Source", {name: name for name in ("wimbd", "infinigram", "corpus", "wordfreq")}, type=str)
 CountKind = Enum("CountKind", {name: name for name in ("documents", "occurrences")}, type=str)
@@ -17,7 +17,7 @@ CountKind = Enum("CountKind", {name: name for name in ("documents", "occurrences
 @app.command("fetch-frequencies")
 def fetch_frequencies_command(
     catalog: Path = typer.Argument(
-        ..., help="Catalog file (YAML/JSON) or a directory of FoMo-in-Flux <DATASET>.json lists.", show_default=False
+        ..., help=CATALOG_HELP, show_default=False
     ),
     out: Path = typer.Option(..., "-o", "--output", help="FREQS.json to write (meta, queries, counts)."),
     source: Source = typer.Option(

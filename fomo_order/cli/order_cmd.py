@@ -9,10 +9,12 @@ from typing import Any
 
 import typer
 
-from fomo_order.cli import app, command_line, console, dataset_names
+from fomo_order.cli import CATALOG_HELP, app, command_line, console, dataset_names
 from fomo_order.errors import InputError
+from fomo_order.orderings import ORDERINGS
 
-STRATEGIES = ("performance", "frequency", "similarity", "time", "dataset", "random")
+# Every registered ordering is a strategy: adding one needs no change here.
+STRATEGIES = tuple(ORDERINGS)
 Strategy = Enum("Strategy", {name: name for name in STRATEGIES}, type=str)
 WithinYear = Enum("WithinYear", {"shuffle": "shuffle", "by_dataset": "by-dataset"}, type=str)
 Device = Enum("Device", {name: name for name in ("auto", "cpu", "cuda")}, type=str)
@@ -26,7 +28,7 @@ def order_command(
         ..., help="Ordering: " + ", ".join(STRATEGIES) + ".", show_default=False
     ),
     catalog: Path = typer.Argument(
-        ..., help="Catalog file (YAML/JSON) or a directory of FoMo-in-Flux <DATASET>.json lists.", show_default=False
+        ..., help=CATALOG_HELP, show_default=False
     ),
     out: Path = typer.Option(..., "-o", "--output", help="Stream file to write (JSON list of concept ids)."),
     seed: int = typer.Option(0, help="Seed for shuffles and tie-breaking."),
@@ -65,11 +67,11 @@ def order_command(
 ) -> None:
     """Order the concepts of CATALOG and write a FoMo-in-Flux stream file.
 
-    Writes OUT (a JSON list of "<dataset>+++<class name>") and OUT's .meta.json (strategy, parameters,
+    Writes OUT (a JSON list of `"<dataset>+++<class name>"`) and OUT's .meta.json (strategy, parameters,
     seed, input sha256s, tool version). Exit codes: 0 done, 1 --check found a difference, 2 bad input.
     """
     from fomo_order.catalog import load_catalog
-    from fomo_order.orderings import ORDERINGS, make_order
+    from fomo_order.orderings import make_order
     from fomo_order.streams import base_meta, emit
 
     strategy = strategy.value
