@@ -39,15 +39,7 @@ CATALOG = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def offline_hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No test reaches the network, and none finds weights that a developer's Hugging Face cache holds."""
-    import huggingface_hub.constants as hub_constants
-
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", True)
-    monkeypatch.setattr(hub_constants, "HF_HUB_CACHE", str(tmp_path / "hf-cache"))
-    monkeypatch.setenv("FOMO_ORDER_CACHE_DIR", str(tmp_path / "default-cache"))
+pytestmark = pytest.mark.usefixtures("offline_hub")
 
 
 def make_tiny_clip(directory: Path, name: str, text_extra: dict | None = None, top_extra: dict | None = None):

