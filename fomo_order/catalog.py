@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from fomo_order.errors import InputError
-from fomo_order.io import read_json, read_mapping_file, read_text, sha256_bytes, sha256_file
+from fomo_order.io import read_json, read_mapping_file, read_text, repeated, sha256_bytes, sha256_file
 
 SEPARATOR = "+++"
 DEFAULT_TEMPLATE = "A photo of a {}."
@@ -326,13 +326,10 @@ def _parse_dataset_entry(entry: Any, position: int, path: Path) -> tuple[Dataset
 
 
 def _check_unique(catalog: Catalog) -> None:
-    names = catalog.dataset_names
-    if len(set(names)) != len(names):
-        duplicate = next(n for n in names if names.count(n) > 1)
-        raise InputError(catalog.source, f"dataset {duplicate!r} appears more than once")
-    ids = catalog.concept_ids
-    if len(set(ids)) != len(ids):
-        seen: set[str] = set()
-        duplicates = [cid for cid in ids if cid in seen or seen.add(cid)]
+    duplicate_names = repeated(catalog.dataset_names)
+    if duplicate_names:
+        raise InputError(catalog.source, f"dataset {duplicate_names[0]!r} appears more than once")
+    duplicates = repeated(catalog.concept_ids)
+    if duplicates:
         shown = ", ".join(repr(d) for d in duplicates[:3])
         raise InputError(catalog.source, f"{len(duplicates)} duplicate concept(s): {shown}")

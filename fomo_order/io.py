@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,17 @@ def read_mapping_file(path: str | Path) -> Any:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or type(exc).__name__
         raise InputError(path, f"malformed YAML{where}: {problem}") from None
+
+
+def repeated(items: Iterable[str]) -> list[str]:
+    """The items that occur again after their first occurrence, in order."""
+    seen: set[str] = set()
+    again = []
+    for item in items:
+        if item in seen:
+            again.append(item)
+        seen.add(item)
+    return again
 
 
 def sha256_file(path: str | Path) -> str:

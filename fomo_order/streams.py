@@ -11,7 +11,7 @@ from typing import Any
 from fomo_order import __version__
 from fomo_order.catalog import split_concept_id
 from fomo_order.errors import InputError
-from fomo_order.io import check_texts, dumps_json, read_json, sha256_file, write_texts_atomic
+from fomo_order.io import check_texts, dumps_json, read_json, repeated, sha256_file, write_texts_atomic
 
 
 def meta_path(path: str | Path) -> Path:
@@ -28,9 +28,8 @@ def read_stream(path: str | Path) -> list[str]:
         raise InputError(path, "the stream is empty")
     for concept in data:
         split_concept_id(concept, path)
-    if len(set(data)) != len(data):
-        seen: set[str] = set()
-        duplicates = [c for c in data if c in seen or seen.add(c)]
+    duplicates = repeated(data)
+    if duplicates:
         raise InputError(path, f"{len(duplicates)} duplicate concept(s) in the stream, e.g. {duplicates[0]!r}")
     return data
 
