@@ -193,31 +193,32 @@ def _draw_composition(axis: Any, stream: StreamSignals, datasets: Sequence[str],
     axis.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
+def _plot_along(axis: Any, values: np.ndarray, points: str | None, line: str, windows: int) -> None:
+    """Each value as a faint point (when ``points`` is a colour) and a moving average over len/``windows``."""
+    if points is not None:
+        axis.plot(values, ",", color=points, alpha=0.6)
+    window = max(1, len(values) // windows)
+    smoothed = smooth(values, window)
+    axis.plot(np.arange(len(smoothed)) + window // 2, smoothed, color=line, linewidth=1)
+
+
 def _draw_signal(axis: Any, stream: StreamSignals, panel: str) -> None:
     axis.tick_params(labelsize=7)
     axis.set_xlabel("position in stream", fontsize=8)
     if panel == "frequency":
         axis.set_title("log10 frequency", fontsize=8)
         if stream.counts is not None:
-            axis.plot(np.log10(stream.counts + 1.0), ",", color="tab:blue", alpha=0.6)
-            window = max(1, len(stream.counts) // 50)
-            smoothed = smooth(np.log10(stream.counts + 1.0), window)
-            axis.plot(np.arange(len(smoothed)) + window // 2, smoothed, color="black", linewidth=1)
+            _plot_along(axis, np.log10(stream.counts + 1.0), "tab:blue", "black", windows=50)
     elif panel == "similarity":
         axis.set_title("cosine similarity of consecutive concepts (smoothed)", fontsize=8)
         if stream.consecutive_similarity is not None:
-            window = max(1, len(stream.consecutive_similarity) // 100)
-            smoothed = smooth(stream.consecutive_similarity, window)
-            axis.plot(np.arange(len(smoothed)) + window // 2, smoothed, color="tab:green", linewidth=1)
+            _plot_along(axis, stream.consecutive_similarity, None, "tab:green", windows=100)
     elif panel == "year":
         from matplotlib.ticker import MaxNLocator
 
         axis.set_title("release year", fontsize=8)
         axis.yaxis.set_major_locator(MaxNLocator(integer=True))
         if stream.years is not None:
-            axis.plot(stream.years, ",", color="tab:red", alpha=0.6)
-            window = max(1, len(stream.years) // 50)
-            smoothed = smooth(stream.years, window)
-            axis.plot(np.arange(len(smoothed)) + window // 2, smoothed, color="black", linewidth=1)
+            _plot_along(axis, stream.years, "tab:red", "black", windows=50)
     if not axis.lines:
         axis.text(0.5, 0.5, "not given", ha="center", va="center", transform=axis.transAxes, fontsize=8)
