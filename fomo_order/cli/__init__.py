@@ -7,8 +7,6 @@ so ``fomo-order --help`` stays instant.
 
 from __future__ import annotations
 
-import sys
-
 import typer
 from rich.console import Console
 from rich.text import Text
@@ -84,9 +82,7 @@ def main(argv: list[str] | None = None) -> None:
         app(args=argv, prog_name="fomo-order")
     except FomoOrderError as error:  # raised by a command body
         fail(error)
-    except KeyboardInterrupt:
-        console.print("interrupted")
-        sys.exit(130)
+    # Ctrl-C needs no handler here: Typer already ends the run with exit status 130.
 
 
 # Command modules register themselves on `app` when imported; keep these imports last.
