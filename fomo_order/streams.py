@@ -52,6 +52,29 @@ def emit(out: str | Path, payload: Any, meta: dict[str, Any], check: bool) -> No
         write_texts_atomic(files)
 
 
+def reversed_stream(path: str | Path, argv: list[str] | None = None) -> tuple[list[str], dict[str, Any]]:
+    """The reversal of the stream at ``path`` and its meta.
+
+    The stream is exactly what ``order --reverse`` writes for the same inputs. The meta carries over the
+    forward stream's description (strategy, seed, parameters, details; ``reverse`` flipped) when its meta
+    file is there, and records the forward stream as the input.
+    """
+    stream = read_stream(path)
+    forward_meta_file = meta_path(path)
+    forward = read_json(forward_meta_file) if forward_meta_file.is_file() else {}
+    described = {
+        key: forward[key]
+        for key in ("strategy", "seed", "parameters", "datasets", "details")
+        if isinstance(forward, dict) and key in forward
+    }
+    if isinstance(forward, dict) and "reverse" in forward:
+        described["reverse"] = not forward["reverse"]
+    meta = base_meta(
+        "reverse", argv=argv, **described, concepts=len(stream), inputs={"stream": input_record(path)}
+    )
+    return stream[::-1], meta
+
+
 def dataset_of(concept: str) -> str:
     return concept.split("+++", 1)[0]
 

@@ -37,8 +37,9 @@ def test_demo_catalog_is_real_sized() -> None:
     catalog = load_catalog(DEMO_CATALOG)
     assert len(catalog.datasets) >= 5 and len(catalog) >= 500
     assert all(d.year is not None for d in catalog.datasets)
-    dtd = next(d for d in catalog.datasets if d.name == "DTD")
-    assert len(dtd.templates) == 2 and dtd.query == "{} texture"
+    cifar = next(d for d in catalog.datasets if d.name == "CIFAR100")
+    assert "CIFAR100+++aquarium_fish" in catalog.concept_ids  # FoMo-in-Flux's spelling
+    assert cifar.templates == ("A photo of a {}.",)
 
 
 def test_catalog_file_with_inline_json_list_and_text_classes(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import REPO
 
 STREAMS = REPO / "streams"
-CHECKABLE = ("order", "split", "proxy-scores")
+CHECKABLE = ("order", "reverse", "split", "proxy-scores")
 
 
 def meta_files() -> list[Path]:

@@ -45,16 +45,22 @@ def test_plain_text_is_no_template() -> None:
 
 
 def test_catalog_query_templates_and_overrides(run_cli, tmp_path: Path) -> None:
-    catalog = load_catalog(DEMO_CATALOG)
+    catalog_file = tmp_path / "catalog.yaml"
+    catalog_file.write_text(
+        "datasets:\n"
+        "  - {name: SVHN, query: 'number {}', classes: ['0', '1', '2']}\n"
+        "  - {name: DTD, classes: [banded, braided]}\n",
+        encoding="utf-8",
+    )
+    catalog = load_catalog(catalog_file)
     queries = build_queries(catalog)
     assert list(queries) == catalog.concept_ids
-    svhn = next(d for d in catalog.datasets if d.name == "SVHN")
-    assert queries[f"SVHN+++{svhn.classes[0]}"] == f"number {svhn.classes[0]}"
+    assert queries["SVHN+++0"] == "number 0" and queries["DTD+++banded"] == "banded"
     concept = catalog.concept_ids[0]
     overrides = tmp_path / "queries.yaml"
     overrides.write_text(f'"{concept}": "a  better   query"\n', encoding="utf-8")
     out = tmp_path / "freqs.json"
-    result = run_cli("fetch-frequencies", DEMO_CATALOG, "-o", out, "--source", "wordfreq", "--queries", overrides)
+    result = run_cli("fetch-frequencies", catalog_file, "-o", out, "--source", "wordfreq", "--queries", overrides)
     assert result.exit_code == 0, result.output
     freqs = json.loads(out.read_text(encoding="utf-8"))
     assert freqs["queries"][concept] == "a better query"
@@ -96,7 +102,7 @@ def test_wordfreq_estimates_say_they_are_not_c4_and_are_deterministic(run_cli, t
     assert "NOT counts in C4" in meta["counts_are"]
     for concept, query in list(freqs["queries"].items())[:50]:
         assert freqs["counts"][concept] == round(word_frequency(query, "en") * 1e9)
-    assert freqs["counts"]["CIFAR100+++apple"] > freqs["counts"]["CIFAR100+++aquarium fish"] > 0
+    assert freqs["counts"]["CIFAR100+++apple"] > freqs["counts"]["DTD+++banded"] > 0
     assert not (tmp_path / "xdg-cache").exists()  # nothing to cache for a local estimate
 
 

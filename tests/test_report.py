@@ -82,11 +82,11 @@ def test_report_refuses_streams_not_covered_by_inputs(run_cli, demo_streams, tmp
     counts = write_json(tmp_path / "few.json", {"CIFAR100+++apple": 3})
     out = tmp_path / "r.png"
     result = run_cli("report", demo_streams[0], "-o", out, "--frequencies", counts)
-    assert result.exit_code == 2 and "counts missing for 651 of 652" in result.stderr
+    assert result.exit_code == 2 and "counts missing for 820 of 821" in result.stderr
     assert result.stderr.count("\n") == 1 and not out.exists()
     years = write_json(tmp_path / "y.json", {"CIFAR100": 2009})
     result = run_cli("report", demo_streams[0], "-o", out, "--years", years)
-    assert result.exit_code == 2 and "no year for 7 dataset(s)" in result.stderr and not out.exists()
+    assert result.exit_code == 2 and "no year for 12 dataset(s)" in result.stderr and not out.exists()
 
 
 def test_report_takes_years_from_a_catalog(run_cli, demo_streams, tmp_path) -> None:
@@ -107,7 +107,7 @@ def test_spearman_matches_definition() -> None:
 
 def test_catalog_command_table_json_and_errors(run_cli, small_catalog: Path, tmp_path: Path) -> None:
     result = run_cli("catalog", DEMO_CATALOG)
-    assert result.exit_code == 0 and "COUNTRY211" in result.stdout and "652 concepts" in result.stdout
+    assert result.exit_code == 0 and "COUNTRY211" in result.stdout and "821 concepts" in result.stdout
     missing = run_cli("catalog", small_catalog, "--json")
     data = json.loads(missing.stdout)
     assert data["concepts"] == 10 and data["missing"] == {"time": ["ALPHA", "BETA", "gamma"]}

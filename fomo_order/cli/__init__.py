@@ -89,9 +89,11 @@ def main(argv: list[str] | None = None) -> None:
 from fomo_order.cli import (  # noqa: E402, F401
     catalog_cmd,
     embed_cmd,
+    fif_cmd,
     frequencies_cmd,
     order_cmd,
     report_cmd,
+    reverse_cmd,
     scores_cmd,
     split_cmd,
 )

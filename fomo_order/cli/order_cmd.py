@@ -8,15 +8,17 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.text import Text
 
 from fomo_order.cli import CATALOG_HELP, app, command_line, console, dataset_names
 from fomo_order.errors import InputError
 from fomo_order.orderings import ORDERINGS
+from fomo_order.orderings.basic import WITHIN_YEAR_MODES
 
 # Every registered ordering is a strategy: adding one needs no change here.
 STRATEGIES = tuple(ORDERINGS)
 Strategy = Enum("Strategy", {name: name for name in STRATEGIES}, type=str)
-WithinYear = Enum("WithinYear", {"shuffle": "shuffle", "by_dataset": "by-dataset"}, type=str)
+WithinYear = Enum("WithinYear", {mode.replace("-", "_"): mode for mode in WITHIN_YEAR_MODES}, type=str)
 Device = Enum("Device", {name: name for name in ("auto", "cpu", "cuda")}, type=str)
 Refine = Enum("Refine", {"none": "none", "two_opt": "2opt"}, type=str)
 
@@ -44,7 +46,9 @@ def order_command(
     within_year: WithinYear | None = typer.Option(
         None,
         "--within-year",
-        help="time: shuffle concepts within a year (default), or keep datasets contiguous in seeded order.",
+        help="time: `shuffle` concepts within a year (default; FoMo-in-Flux's rsagg streams), `by-dataset`: "
+        "datasets contiguous in catalog order, concepts shuffled inside each (its dschunked streams), "
+        "`by-dataset-shuffled`: datasets contiguous in seeded order, concepts in catalog order.",
     ),
     frequencies: Path | None = typer.Option(
         None, help="frequency: fetch-frequencies output, or a JSON/YAML map concept id -> count."
@@ -131,6 +135,15 @@ def order_command(
         details=result.details,
     )
     emit(out, stream, meta, check)
+    ties = result.details.get("ties")
+    if ties:
+        what = "score" if strategy == "performance" else "count"
+        console.print(
+            Text(
+                f"warning: {ties['fraction']:.1%} of the concepts ({ties['concepts']} of {len(stream)}) share the "
+                f"{what} {ties['value']}; their order is the seeded tie-break, not the input"
+            )
+        )
     verb = "is current" if check else "written"
     console.print(f"{out}: {strategy} stream of {len(stream)} concepts from {len(cat.datasets)} datasets {verb}")
 

@@ -1,0 +1,239 @@
+"""FoMo-in-Flux is the client: its catalog ships in configs/fif, every committed stream loads in its loader
+(every id is one of its concept ids), the dataset-chunked time order is the released one, reversals are
+made from the forward stream, and `fif-overrides` prints the overrides that reproduce `split`'s tasks."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fomo_order.catalog import load_catalog
+from fomo_order.fif import FIF_HANDLES
+from fomo_order.orderings import make_order
+from fomo_order.split import by_dataset_sizes, cut, tasks_sizes
+from tests.conftest import REPO, shared_path, write_json
+
+FIF_CATALOG = REPO / "configs" / "fif" / "catalog.yaml"
+STREAMS = REPO / "streams"
+
+
+@pytest.fixture(scope="module")
+def fif():
+    return load_catalog(FIF_CATALOG)
+
+
+def read(path: Path):
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def committed_streams() -> list[Path]:
+    """Stream files: those whose meta says `order` or `reverse` made them."""
+    found = []
+    for meta_file in sorted(STREAMS.glob("*.meta.json")):
+        if read(meta_file).get("command") in ("order", "reverse"):
+            found.append(meta_file.with_name(meta_file.name.removesuffix(".meta.json") + ".json"))
+    return found
+
+
+def test_the_fif_catalog_has_the_41_adaptation_datasets(fif) -> None:
+    assert len(fif.datasets) == 41 and len(fif) == 18_381
+    assert fif.dataset_names[:3] == ["FLOWERS102", "CIFAR100", "SUN397"]
+    assert all(d.year is not None for d in fif.datasets)
+    years = [d.year for d in fif.datasets]
+    assert years == sorted(years)  # FoMo-in-Flux's order is by year group
+    assert set(fif.dataset_names) == set(FIF_HANDLES)
+    # evaluation-only datasets never appear in FoMo-in-Flux's streams
+    assert not {"CALTECH101", "GTSRB", "SVHN", "OXFORDPETS"} & set(fif.dataset_names)
+
+
+def test_the_fif_catalog_equals_the_reference_data(fif) -> None:
+    root = shared_path("fif")
+    reference = json.loads((root / "fif-datasets.json").read_text(encoding="utf-8"))
+    assert fif.dataset_names == [d["name"] for d in reference]
+    assert {d.name: d.year for d in fif.datasets} == {d["name"]: d["year"] for d in reference}
+    assert {d.name: d.templates for d in fif.datasets} == {d["name"]: (d["template"],) for d in reference}
+    assert {d["name"]: d["handle"] for d in reference} == FIF_HANDLES
+    ids = [i for d in reference for i in json.loads((root / "datasets" / f"{d['name']}.json").read_text("utf-8"))]
+    assert fif.concept_ids == ids
+
+
+def test_no_product_file_refers_to_shared() -> None:
+    product = [REPO / "README.md", REPO / "Makefile", REPO / "pyproject.toml"]
+    product += list((REPO / "fomo_order").rglob("*.py")) + list((REPO / "configs").rglob("*.*"))
+    offenders = [p for p in product if "../shared" in p.read_text(encoding="utf-8", errors="replace")]
+    assert offenders == []
+
+
+def test_every_committed_stream_loads_in_fomo_in_flux(fif) -> None:
+    known = set(fif.concept_ids)
+    streams = committed_streams()
+    assert len(streams) >= 50
+    for path in streams:
+        unknown = [c for c in read(path) if c not in known]
+        assert unknown == [], f"{path.name}: {len(unknown)} ids FoMo-in-Flux does not know, e.g. {unknown[:3]}"
+
+
+def test_the_demo_catalog_is_a_subset_of_the_fif_catalog(fif) -> None:
+    demo = load_catalog(REPO / "configs" / "demo" / "catalog.yaml")
+    assert set(demo.concept_ids) <= set(fif.concept_ids)
+    by_name = {d.name: d for d in fif.datasets}
+    for dataset in demo.datasets:
+        assert dataset == by_name[dataset.name]
+
+
+@pytest.mark.parametrize("name", ["performance", "frequency", "time", "dataset", "random"])
+def test_every_ordering_of_the_fif_catalog_gives_fif_ids(fif, name: str) -> None:
+    values = np.random.default_rng(0).random(len(fif))
+    inputs = {"performance": {"scores": values}, "frequency": {"counts": values}}.get(name, {})
+    stream = [fif.concept_ids[i] for i in make_order(name, fif, seed=1, **inputs).order]
+    assert sorted(stream) == sorted(fif.concept_ids)
+
+
+def dataset_sequence(stream: list[str]) -> list[str]:
+    sequence: list[str] = []
+    for concept in stream:
+        dataset = concept.split("+++")[0]
+        if not sequence or sequence[-1] != dataset:
+            sequence.append(dataset)
+    return sequence
+
+
+def test_dataset_chunked_time_order_is_the_released_one(fif) -> None:
+    """FoMo-in-Flux's time_incremental_dschunked_1..5: one dataset sequence (years ascending, datasets of
+    a year in FoMo-in-Flux's order) for every seed, the concepts shuffled inside each dataset."""
+    inside = {}
+    for seed in range(1, 6):
+        stream = [fif.concept_ids[i] for i in make_order("time", fif, seed=seed, within_year="by-dataset").order]
+        assert dataset_sequence(stream) == fif.dataset_names
+        for dataset in fif.datasets:
+            block = [c for c in stream if c.startswith(dataset.name + "+++")]
+            assert sorted(block) == sorted(f"{dataset.name}+++{c}" for c in dataset.classes)
+            inside.setdefault(dataset.name, set()).add(tuple(block))
+    # shuffled, and differently per seed (a dataset of 7 concepts too: 7! orders)
+    assert all(len(orders) == 5 for orders in inside.values())
+
+
+def test_rsagg_time_order_shuffles_concepts_of_a_year_together(fif) -> None:
+    stream = [fif.concept_ids[i] for i in make_order("time", fif, seed=1).order]
+    years = {d.name: d.year for d in fif.datasets}
+    in_order = [years[c.split("+++")[0]] for c in stream]
+    assert in_order == sorted(in_order)
+    assert len(dataset_sequence(stream)) > 1000  # datasets of one year interleave
+
+
+def test_the_old_by_dataset_variant_has_its_own_name(fif) -> None:
+    sequences = set()
+    for seed in range(1, 4):
+        order = make_order("time", fif, seed=seed, within_year="by-dataset-shuffled").order
+        stream = [fif.concept_ids[i] for i in order]
+        sequence = dataset_sequence(stream)
+        assert len(sequence) == 41
+        sequences.add(tuple(sequence))
+        cifar = [c for c in stream if c.startswith("CIFAR100+++")]
+        assert cifar == [f"CIFAR100+++{c}" for c in fif.datasets[1].classes]  # catalog order inside
+    assert len(sequences) == 3
+
+
+# -- reversals from the forward stream ----------------------------------------------------------------
+
+
+def test_reverse_gives_the_bytes_of_order_reverse(run_cli, tmp_path: Path) -> None:
+    catalog = REPO / "configs" / "demo" / "catalog.yaml"
+    forward, by_order, by_reverse = tmp_path / "f.json", tmp_path / "o.json", tmp_path / "r.json"
+    assert run_cli("order", "random", catalog, "--seed", 3, "-o", forward).exit_code == 0
+    assert run_cli("order", "random", catalog, "--seed", 3, "--reverse", "-o", by_order).exit_code == 0
+    result = run_cli("reverse", forward, "-o", by_reverse)
+    assert result.exit_code == 0, result.stderr
+    assert by_reverse.read_bytes() == by_order.read_bytes()
+    meta = read(tmp_path / "r.meta.json")
+    assert meta["command"] == "reverse" and meta["strategy"] == "random" and meta["seed"] == 3
+    assert meta["reverse"] is True and meta["inputs"]["stream"]["path"] == str(forward)
+    assert run_cli("reverse", forward, "-o", by_reverse, "--check").exit_code == 0
+    # reversing a reversal gives the forward stream back
+    again = tmp_path / "again.json"
+    assert run_cli("reverse", by_reverse, "-o", again).exit_code == 0
+    assert again.read_bytes() == forward.read_bytes() and read(tmp_path / "again.meta.json")["reverse"] is False
+    # the forward stream changes: --check says the reversal is out of date
+    run_cli("order", "random", catalog, "--seed", 4, "-o", forward)
+    assert run_cli("reverse", forward, "-o", by_reverse, "--check").exit_code == 1
+
+
+def test_reverse_of_a_bad_stream_is_one_line(run_cli, tmp_path: Path) -> None:
+    bad = write_json(tmp_path / "bad.json", {"not": "a list"})
+    out = tmp_path / "out.json"
+    result = run_cli("reverse", bad, "-o", out)
+    assert result.exit_code == 2 and str(bad) in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and not out.exists()
+
+
+# -- fif-overrides -------------------------------------------------------------------------------------
+
+
+def test_fif_overrides_for_tasks(run_cli, tmp_path: Path) -> None:
+    stream = write_json(tmp_path / "s.json", [f"CIFAR100+++c{i}" for i in range(10)] + ["DTD+++banded"])
+    result = run_cli("fif-overrides", stream, "--tasks", 4)
+    assert result.exit_code == 0, result.stderr
+    assert shlex.split(result.stdout) == [f"experiment.dataset.sequence={stream.resolve()}", "experiment.task.num=4"]
+    assert len(result.stdout.strip().splitlines()) == 1
+    # FoMo-in-Flux cuts N concepts into T tasks as split does
+    assert tasks_sizes(11, 4) == [3, 3, 3, 2]
+    result = run_cli("fif-overrides", stream, "--tasks", 12)
+    assert result.exit_code == 2 and "between 1 and the stream's 11 concepts" in result.stderr
+
+
+def test_fif_overrides_by_dataset_lists_handles_in_stream_order(run_cli, tmp_path: Path) -> None:
+    ids = ["SNAKECLEF+++a", "SNAKECLEF+++b", "CIFAR100+++apple", "DOMAINNET_CLIPART+++x"]
+    stream = write_json(tmp_path / "with space.json", ids)
+    result = run_cli("fif-overrides", stream, "--by-dataset")
+    assert result.exit_code == 0, result.stderr
+    assert shlex.split(result.stdout) == [
+        "experiment.dataset.sequence=null",
+        "experiment.dataset.name=[snake_clef,cifar100,domainnet_clipart]",
+        "experiment.task.dataset_incremental=True",
+    ]
+    # as many FoMo-in-Flux tasks as split --by-dataset makes
+    assert len(cut(ids, by_dataset_sizes(ids))) == 3
+
+
+@pytest.mark.parametrize(
+    ("ids", "args", "message"),
+    [
+        (["CIFAR100+++a", "DTD+++b", "CIFAR100+++c"], ["--by-dataset"], "3 separate blocks"),
+        (["CIFAR100+++a", "MYDATA+++b"], ["--by-dataset"], "without a FoMo-in-Flux handle: MYDATA"),
+        (["CIFAR100+++a", "MYDATA+++b"], ["--tasks", "2"], "without a FoMo-in-Flux handle: MYDATA"),
+        (["CIFAR100+++a", "CIFAR100+++b"], ["--increments", "1,1"], "cannot be expressed"),
+        (["CIFAR100+++a", "CIFAR100+++b"], ["--increment", "1"], "cannot be expressed"),
+        (["CIFAR100+++a", "CIFAR100+++b"], [], "exactly one of --tasks T or --by-dataset"),
+        (["CIFAR100+++a", "CIFAR100+++b"], ["--tasks", "2", "--by-dataset"], "exactly one of"),
+    ],
+)
+def test_fif_overrides_refuses_what_fomo_in_flux_cannot_express(run_cli, tmp_path, ids, args, message) -> None:
+    stream = write_json(tmp_path / "s.json", ids)
+    result = run_cli("fif-overrides", stream, *args)
+    assert result.exit_code == 2
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert result.stdout == ""
+
+
+# -- inputs too weak to order by ----------------------------------------------------------------------
+
+
+def test_order_warns_when_many_concepts_tie(run_cli, small_catalog: Path, tmp_path: Path) -> None:
+    catalog = load_catalog(small_catalog)
+    out = tmp_path / "f.json"
+    mostly_zero = {cid: (5 if i == 0 else 0) for i, cid in enumerate(catalog.concept_ids)}
+    freqs = write_json(tmp_path / "zero.json", mostly_zero)
+    result = run_cli("order", "frequency", small_catalog, "--frequencies", freqs, "-o", out)
+    assert result.exit_code == 0
+    assert "warning: 90.0% of the concepts (9 of 10) share the count 0" in result.stderr
+    assert read(tmp_path / "f.meta.json")["details"]["ties"] == {"value": 0, "concepts": 9, "fraction": 0.9}
+    distinct = write_json(tmp_path / "distinct.json", {cid: i for i, cid in enumerate(catalog.concept_ids)})
+    result = run_cli("order", "frequency", small_catalog, "--frequencies", distinct, "-o", out)
+    assert "warning" not in result.stderr and "ties" not in read(tmp_path / "f.meta.json").get("details", {})
+    scores = write_json(tmp_path / "s.json", {cid: 0.5 for cid in catalog.concept_ids})
+    result = run_cli("order", "performance", small_catalog, "--scores", scores, "-o", out)
+    assert "share the score 0.5" in result.stderr
