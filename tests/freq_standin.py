@@ -3,7 +3,8 @@
 - :class:`ElasticsearchStandIn` answers ``_msearch`` and ``_count`` as Elasticsearch 8 does (status codes,
   error objects, the ``X-Elastic-Product: Elasticsearch`` header the official client checks, refusal of a
   9.x client's ``compatible-with=9`` media types), counting a phrase as :func:`es_count`.
-- :class:`InfinigramStandIn` answers the infini-gram API's ``count`` queries as :func:`infinigram_count`.
+- :class:`InfinigramStandIn` answers the infini-gram API's ``count`` queries as :func:`infinigram_count`,
+  CNF OR clauses as the sum over their terms.
 
 Faults are queued with :meth:`StandIn.inject` and consumed one per request, in order: ``Fault("429",
 retry_after=1)``, ``Fault("500")``, ``Fault("timeout", seconds=2)``, ``Fault("malformed")``, ``Fault("drop")``.
@@ -345,9 +346,22 @@ class ElasticsearchStandIn(StandIn):
 
 
 class InfinigramStandIn(StandIn):
-    def __init__(self, latency: float = 0.0, indices: tuple[str, ...] = ("v4_c4train_llama",)):
+    """The ``count`` query as the infini-gram API server reads it (its ``api_server.py`` and engine).
+
+    A query string holding `` AND `` or `` OR `` is a CNF: clauses split on `` AND ``, terms on `` OR ``
+    (case-sensitive, no escape), at most 4 of each and 1000 characters. One clause counts the occurrences
+    of any of its terms: the sum of :func:`infinigram_count`. Above ``max_clause_freq`` matches (the
+    request's, else 50,000 as the API's default) the engine subsamples the clause and answers ``approx:
+    true`` with the sample scaled by an integer factor, as the engine does (one shard). Several clauses (a
+    co-occurrence count) get an unrelated number, so that a client sending one by mistake is caught.
+    """
+
+    def __init__(
+        self, latency: float = 0.0, indices: tuple[str, ...] = ("v4_c4train_llama",), max_clause_freq: int = 50_000
+    ):
         super().__init__(latency)
         self.indices = set(indices)
+        self.max_clause_freq = max_clause_freq
 
     def respond(self, handler, path, body):
         headers = {"Content-Type": "application/json"}
@@ -356,11 +370,39 @@ class InfinigramStandIn(StandIn):
         except json.JSONDecodeError:
             return 400, headers, b'{"detail": "malformed request"}', []
         query = request.get("query", "")
+
+        def error(message: str):
+            return 200, headers, json.dumps({"error": message}).encode(), [query]
+
         if request.get("index") not in self.indices:
-            return 200, headers, json.dumps({"error": f"Invalid index: {request.get('index')}"}).encode(), [query]
+            return error(f"Invalid index: {request.get('index')}")
         if request.get("query_type") != "count":
-            return 200, headers, json.dumps({"error": "Invalid query_type"}).encode(), [query]
+            return error("Invalid query_type")
         if query == "":
-            return 200, headers, json.dumps({"error": "Please enter at least one token"}).encode(), [query]
-        answer = {"count": infinigram_count(query), "approx": False, "latency": 0.5, "token_ids": [1], "tokens": ["x"]}
+            return error("Please enter at least one token")
+        if len(query) > 1000:
+            return error("Please limit your input to <= 1000 characters!")
+        approx = False
+        if " AND " not in query and " OR " not in query:
+            count = infinigram_count(query)
+        else:
+            cnf = [clause.split(" OR ") for clause in query.split(" AND ")]
+            if len(cnf) > 4:
+                return error("Please enter at most 4 disjunctive clauses!")
+            if any(len(clause) > 4 for clause in cnf):
+                return error("Please enter at most 4 terms in each disjunctive clause!")
+            if len(cnf) > 1:
+                count = infinigram_count("AND:" + query) % 1000
+            else:
+                count, approx = self._clause_count(cnf[0], request.get("max_clause_freq") or self.max_clause_freq)
+        answer = {"count": count, "approx": approx, "latency": 0.5, "token_ids": [1], "tokens": ["x"]}
         return 200, headers, json.dumps(answer).encode(), [query]
+
+    @staticmethod
+    def _clause_count(terms: list[str], cap: int) -> tuple[int, bool]:
+        lengths = [infinigram_count(term) for term in terms]
+        total = sum(lengths)
+        if total <= cap:
+            return total, False
+        sampled = sum(-(-length * cap // total) for length in lengths)  # ceil, per term
+        return sampled * (total // sampled), True

@@ -112,6 +112,7 @@ def test_wordfreq_estimates_say_they_are_not_c4_and_are_deterministic(run_cli, t
         (("--source", "wimbd", "--corpus", "x.json"), "--corpus: is for --source corpus, not --source wimbd"),
         (("--source", "corpus", "--es-url", "http://x"), "--es-url: is for --source wimbd, not --source corpus"),
         (("--source", "wordfreq", "--api-url", "http://x"), "--api-url: is for --source infinigram"),
+        (("--source", "wimbd", "--case", "exact"), "--case: is for --source infinigram, not --source wimbd"),
         (("--source", "wimbd", "--count", "occurrences"), "wimbd counts documents"),
         (("--source", "wordfreq", "--count", "documents"), "wordfreq gives an estimate"),
         (("--source", "corpus"), "--source corpus needs at least one --corpus"),

@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from fomo_order.cli import CATALOG_HELP, app, console, dataset_names
+from fomo_order.frequencies.queries import CaseMode
 
 Source = Enum("Source", {name: name for name in ("wimbd", "infinigram", "corpus", "wordfreq")}, type=str)
 CountKind = Enum("CountKind", {name: name for name in ("documents", "occurrences")}, type=str)
@@ -37,6 +38,13 @@ def fetch_frequencies_command(
         None, "--es-config", help="wimbd: WIMBD's es_config.yml (cloud_id, api_key). Default: ES_CLOUD_ID/ES_API_KEY."
     ),
     api_url: str | None = typer.Option(None, "--api-url", help="infinigram: API URL (https://api.infini-gram.io/)."),
+    case: CaseMode | None = typer.Option(
+        None,
+        "--case",
+        help="infinigram: variants (default) counts the query as given, lower, Title and UPPER case together "
+        "(one OR query); exact counts the query as written.",
+        show_default=False,
+    ),
     corpus: list[Path] | None = typer.Option(
         None, "--corpus", help="corpus: a file or directory of .json/.jsonl(.gz) or text files (repeatable)."
     ),
@@ -70,6 +78,7 @@ def fetch_frequencies_command(
         es_url=es_url,
         es_config=es_config,
         api_url=api_url,
+        case=case,
         corpus=tuple(corpus or ()),
         concurrency=concurrency,
         batch_size=batch_size,

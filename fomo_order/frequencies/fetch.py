@@ -17,7 +17,7 @@ from fomo_order import __version__
 from fomo_order.catalog import Catalog
 from fomo_order.errors import InputError
 from fomo_order.frequencies.progress import Reporter, SilentReporter
-from fomo_order.frequencies.queries import build_queries, load_query_overrides, query_templates
+from fomo_order.frequencies.queries import CaseMode, build_queries, load_query_overrides, query_templates
 from fomo_order.frequencies.retry import QueriesFailed, RetryPolicy
 from fomo_order.io import dumps_json, sha256_file, write_bytes_atomic
 
@@ -37,6 +37,7 @@ class FetchOptions:
     es_url: str | None = None
     es_config: Path | None = None
     api_url: str | None = None
+    case: CaseMode | None = None  # infinigram only; None: CaseMode.variants
     corpus: tuple[Path, ...] = ()
     concurrency: int | None = None
     batch_size: int = DEFAULT_BATCH_SIZE
@@ -177,22 +178,49 @@ def _fetch_network(options: FetchOptions, distinct: list[str], meta: dict, summa
             client=f"elasticsearch-py {_package_version('elasticsearch')}",
         )
     else:
-        from fomo_order.frequencies.infinigram import DEFAULT_API_URL, DEFAULT_INDEX, InfinigramBackend
+        from fomo_order.frequencies.infinigram import (
+            DEFAULT_API_URL,
+            DEFAULT_INDEX,
+            InfinigramBackend,
+            sendable_variants,
+        )
 
+        case = CaseMode(options.case or CaseMode.variants)
+        left_out = {query: sendable_variants(query, case)[1] for query in distinct}
+        left_out = {query: variants for query, variants in left_out.items() if variants}
+        if case is CaseMode.exact and left_out:
+            first = next(iter(left_out))
+            raise InputError(
+                "--case exact",
+                f"{len(left_out)} queries hold ' AND ' or ' OR ', which the infini-gram API reads as operators "
+                f"and cannot escape (first: {first!r}); count them with --case variants (their other spellings) "
+                "or give them other queries with --queries",
+            )
         backend = InfinigramBackend(
             options.api_url or DEFAULT_API_URL,
             options.index or DEFAULT_INDEX,
             timeout=options.timeout,
             user_agent=f"fomo-order/{__version__}",
+            case=case,
         )
         batch_size = 1
-        meta.update(
-            index=backend.index,
-            count="occurrences",
-            counts_are="occurrences of the phrase's token sequence (n-gram count, Llama-2 tokenizer, "
-            "case-sensitive) in the infini-gram index; not documents",
-            endpoint=backend.endpoint,
-        )
+        if case is CaseMode.exact:
+            counts_are = (
+                "occurrences of the phrase's token sequence (n-gram count, Llama-2 tokenizer, case-sensitive) "
+                "in the infini-gram index; not documents"
+            )
+        else:
+            counts_are = (
+                "occurrences of the phrase's token sequence (n-gram count, Llama-2 tokenizer) in the "
+                "infini-gram index, summed over its distinct case variants (as given, lower, Title, UPPER) "
+                "asked as one CNF OR clause; a variant holding ' AND '/' OR ' is left out; not documents"
+            )
+        meta.update(index=backend.index, count="occurrences", case=case.value, counts_are=counts_are)
+        if case is CaseMode.variants:
+            meta["case_variants_left_out"] = len(left_out)
+            if left_out:
+                summary.notes.append(f"{len(left_out)} queries: a case variant holding AND/OR left out")
+        meta["endpoint"] = backend.endpoint
     policy = RetryPolicy.from_environment(tries=options.tries)
     try:
         with CountCache(options.cache_dir or default_cache_dir()) as cache:
@@ -209,6 +237,9 @@ def _fetch_network(options: FetchOptions, distinct: list[str], meta: dict, summa
             cache_path = cache.path
     finally:
         backend.close()
+    split = getattr(backend, "counted_by_variant", 0)
+    if split:
+        summary.notes.append(f"{split} queries counted variant by variant (their OR count was approximate)")
     summary.from_cache = report.from_cache
     summary.fetched = report.fetched
     summary.requests = report.requests
@@ -234,6 +265,10 @@ def _check_options(options: FetchOptions) -> None:
         "--api-url": (options.api_url, "infinigram"),
         "--corpus": (options.corpus, "corpus"),
     }
+    if options.case is not None:
+        if options.case not in tuple(CaseMode):
+            raise InputError("--case", f"unknown case mode {options.case!r} (exact or variants)")
+        only["--case"] = (options.case, "infinigram")
     for flag, (value, owner) in only.items():
         if value and source != owner:
             raise InputError(flag, f"is for --source {owner}, not --source {source}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from enum import Enum
 from pathlib import Path
 
 from fomo_order.catalog import QUERY_PLACEHOLDER as PLACEHOLDER
@@ -17,7 +18,32 @@ from fomo_order.catalog import Catalog, is_query_template
 from fomo_order.errors import InputError
 from fomo_order.io import read_mapping_file
 
-__all__ = ["build_queries", "is_query_template", "load_query_overrides", "query_templates", "render_query"]
+__all__ = [
+    "CaseMode",
+    "build_queries",
+    "case_variants",
+    "is_query_template",
+    "load_query_overrides",
+    "query_templates",
+    "render_query",
+]
+
+
+class CaseMode(str, Enum):
+    """Which spellings of a query a case-sensitive source (infini-gram) counts."""
+
+    exact = "exact"  # the query as written
+    variants = "variants"  # every distinct spelling of :func:`case_variants`, counted together
+
+
+def case_variants(query: str) -> list[str]:
+    """The query as given, lower, Title and UPPER case, each distinct spelling once, in that order.
+
+    Title capitalises each space-separated word (``king's cup`` -> ``King's Cup``, not ``str.title``'s
+    ``King'S Cup``).
+    """
+    title = " ".join(word[:1].upper() + word[1:].lower() for word in query.split(" "))
+    return list(dict.fromkeys((query, query.lower(), title, query.upper())))
 
 
 def render_query(template: str, class_name: str) -> str:

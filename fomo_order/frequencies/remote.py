@@ -32,6 +32,7 @@ class BatchOutcome:
     counts: dict[str, int] = field(default_factory=dict)
     retry: dict[str, TransientError] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
+    extra_requests: int = 0  # requests the backend made beyond the one this answers (follow-up queries)
 
 
 class Backend(Protocol):
@@ -86,7 +87,10 @@ def fetch_remote(
     def count_with_tally(phrases: Sequence[str]) -> BatchOutcome:
         with request_lock:
             requests[0] += 1
-        return backend.count(phrases)
+        outcome = backend.count(phrases)
+        with request_lock:
+            requests[0] += outcome.extra_requests
+        return outcome
 
     def work(phrases: list[str]) -> None:
         rng = random.Random()
