@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from fomo_order.errors import InputError
-from fomo_order.io import read_json, read_mapping_file, read_text, repeated, sha256_bytes, sha256_file
+from fomo_order.fileio import read_json, read_mapping_file, read_text, repeated, sha256_bytes, sha256_file
 
 SEPARATOR = "+++"
 DEFAULT_TEMPLATE = "A photo of a {}."

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from fomo_order.errors import InputError
-from fomo_order.io import atomic_path, dumps_json, read_json
+from fomo_order.fileio import atomic_path, dumps_json, read_json
 
 
 def sidecar_path(npy_path: str | Path) -> Path:

@@ -31,3 +31,15 @@ class CheckFailed(FomoOrderError):  # noqa: N818  (a verdict, not a fault)
     """``--check`` found that an output file is missing or out of date."""
 
     exit_code = EXIT_CHECK_DIFFERS
+
+
+class ParameterError(InputError):
+    """A bad value of a library parameter, named as the library names it (``start_rank``).
+
+    The library never speaks in command-line flags; the CLI shows ``parameter`` as its flag
+    (``--start-rank``) at the edge, with the same problem text.
+    """
+
+    def __init__(self, parameter: str, problem: str) -> None:
+        self.parameter = parameter
+        super().__init__(parameter, problem)

@@ -139,7 +139,7 @@ def draw_report(streams: Sequence[StreamSignals], out: str | Path) -> Any:
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
 
-    from fomo_order.io import atomic_path
+    from fomo_order.fileio import atomic_path
 
     all_datasets = sorted({dataset_of(c) for s in streams for c in s.concepts})
     colours = dataset_colours(all_datasets)

@@ -11,7 +11,7 @@ from typing import Any
 from fomo_order import __version__
 from fomo_order.catalog import split_concept_id
 from fomo_order.errors import InputError
-from fomo_order.io import check_texts, dumps_json, read_json, repeated, sha256_file, write_texts_atomic
+from fomo_order.fileio import check_texts, dumps_json, read_json, repeated, sha256_file, write_texts_atomic
 
 
 def meta_path(path: str | Path) -> Path:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from fomo_order.errors import InputError
-from fomo_order.io import read_mapping_file
+from fomo_order.fileio import read_mapping_file
 
 
 def read_counts(path: str | Path, concept_ids: Sequence[str]) -> np.ndarray:

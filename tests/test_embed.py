@@ -105,7 +105,7 @@ def test_checkpoint_through_the_cli_equals_encode_text(run_cli, tmp_path: Path, 
     assert sidecar["concepts"] == load_catalog(catalog).concept_ids
     assert sidecar["backend"] == "openclip" and sidecar["model"] == "fomo-test-tiny"
     from fomo_order import __version__
-    from fomo_order.io import sha256_file
+    from fomo_order.fileio import sha256_file
 
     assert sidecar["version"] == __version__ and sidecar["precision"] == "fp32"
     assert sidecar["pretrained"] == {"file": checkpoint.name, "sha256": sha256_file(checkpoint)}

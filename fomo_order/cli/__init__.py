@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.text import Text
 
 from fomo_order import __version__
-from fomo_order.errors import FomoOrderError
+from fomo_order.errors import FomoOrderError, ParameterError
 
 app = typer.Typer(
     name="fomo-order",
@@ -39,9 +39,19 @@ def _root(
     """Make FoMo-in-Flux concept streams: order the concepts of many datasets and cut them into tasks."""
 
 
+# Library parameters whose flag is not ``--`` and the name with dashes.
+FLAG_OF_PARAMETER = {"out": "--output", "counts": "--frequencies"}
+
+
+def flag_for(parameter: str) -> str:
+    """The command-line flag of a library parameter (``start_rank`` -> ``--start-rank``)."""
+    return FLAG_OF_PARAMETER.get(parameter, "--" + parameter.replace("_", "-"))
+
+
 def fail(error: FomoOrderError) -> None:
-    """Print one line (no traceback) and exit with the error's code."""
-    console.print(Text.assemble(("error: ", "bold red"), str(error)), soft_wrap=True)
+    """Print one line (no traceback) and exit with the error's code; library parameters become flags."""
+    message = f"{flag_for(error.parameter)}: {error.problem}" if isinstance(error, ParameterError) else str(error)
+    console.print(Text.assemble(("error: ", "bold red"), message), soft_wrap=True)
     raise SystemExit(error.exit_code)
 
 

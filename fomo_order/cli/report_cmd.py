@@ -37,7 +37,7 @@ def report_command(
     concepts, tasks, datasets per task, path weight, Spearman correlation of position with frequency
     and with year."""
     from fomo_order.catalog import load_years
-    from fomo_order.io import dumps_json, read_json, write_bytes_atomic
+    from fomo_order.fileio import dumps_json, read_json, write_bytes_atomic
     from fomo_order.report import draw_report, stream_signals, stream_title
     from fomo_order.streams import meta_path, read_stream
 

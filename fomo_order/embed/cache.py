@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from fomo_order.io import atomic_path, dumps_json
+from fomo_order.fileio import atomic_path, dumps_json
 
 FORMAT = 1
 FLUSH_ROWS = 4096

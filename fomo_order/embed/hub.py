@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from fomo_order.io import sha256_file
+from fomo_order.fileio import sha256_file
 
 
 @contextmanager

@@ -18,7 +18,7 @@ from fomo_order.embed.encoder import BatchSink, one_line
 from fomo_order.embed.hub import hub_offline, hub_resolvable
 from fomo_order.embed.settings import EmbedSettings, Runtime
 from fomo_order.errors import InputError
-from fomo_order.io import read_json, sha256_file
+from fomo_order.fileio import read_json, sha256_file
 
 CONFIG_KEYS = ("embed_dim", "vision_cfg", "text_cfg")
 

@@ -16,10 +16,10 @@ from typing import Any
 from fomo_order import __version__
 from fomo_order.catalog import Catalog
 from fomo_order.errors import InputError
+from fomo_order.fileio import dumps_json, sha256_file, write_bytes_atomic
 from fomo_order.frequencies.progress import Reporter, SilentReporter
 from fomo_order.frequencies.queries import CaseMode, build_queries, load_query_overrides, query_templates
 from fomo_order.frequencies.retry import QueriesFailed, RetryPolicy
-from fomo_order.io import dumps_json, sha256_file, write_bytes_atomic
 
 SOURCES = ("wimbd", "infinigram", "corpus", "wordfreq")
 COUNT_KINDS = ("documents", "occurrences")

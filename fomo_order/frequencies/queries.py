@@ -16,7 +16,7 @@ from pathlib import Path
 from fomo_order.catalog import QUERY_PLACEHOLDER as PLACEHOLDER
 from fomo_order.catalog import Catalog, is_query_template
 from fomo_order.errors import InputError
-from fomo_order.io import read_mapping_file
+from fomo_order.fileio import read_mapping_file
 
 __all__ = [
     "CaseMode",

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from fomo_order.errors import InputError
+from fomo_order.fileio import read_mapping_file
 from fomo_order.frequencies.remote import BatchOutcome
 from fomo_order.frequencies.retry import PermanentError, TransientError, parse_retry_after
-from fomo_order.io import read_mapping_file
 
 WIMBD_INDEX = "c4"
 C4_SUBSET_FILTER = {"term": {"subset": "en"}}
