@@ -91,7 +91,7 @@ def bench_catalog(embeddings: np.ndarray, concepts: list[str], run_cli: bool) ->
           f"{refined.mst_weight:.4f}, moves {refined.details['refine_moves']}")
     if not run_cli:
         return
-    from fomo_order.embeddings import write_embeddings
+    from fomo_order.artifacts.embeddings import write_embeddings
 
     with tempfile.TemporaryDirectory() as tmp:
         npy = Path(tmp) / "minilm.npy"

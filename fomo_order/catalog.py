@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from fomo_order.errors import InputError
+from fomo_order.errors import InputError, ParameterError
 from fomo_order.fileio import read_json, read_mapping_file, read_text, repeated, sha256_bytes, sha256_file
 
 SEPARATOR = "+++"
@@ -65,6 +65,8 @@ class Catalog:
     source: str = "<catalog>"
     # Every file the catalog was read from, with its sha256, for the provenance in meta files.
     files: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    # The datasets a selection kept (None: the whole catalog), recorded in meta files as `datasets`.
+    selected: tuple[str, ...] | None = field(default=None, compare=False)
 
     @cached_property
     def concept_ids(self) -> list[str]:
@@ -103,11 +105,19 @@ class Catalog:
         known = {d.name for d in self.datasets}
         unknown = [n for n in names if n not in known]
         if unknown:
-            raise InputError(
-                "--datasets", f"unknown dataset(s) {', '.join(unknown)} (catalog {self.source} has {len(known)})"
+            raise ParameterError(
+                "datasets", f"unknown dataset(s) {', '.join(unknown)} (catalog {self.source} has {len(known)})"
             )
         wanted = set(names)
-        return replace(self, datasets=tuple(d for d in self.datasets if d.name in wanted))
+        return replace(self, datasets=tuple(d for d in self.datasets if d.name in wanted), selected=tuple(names))
+
+    def record(self) -> dict[str, Any]:
+        """The catalog as a meta file's input: path, content sha256, and every file it was read from."""
+        return {
+            "path": self.source,
+            "sha256": self.sha256(),
+            "files": [{"path": path, "sha256": digest} for path, digest in self.files],
+        }
 
     def with_years(self, years: Mapping[str, int]) -> Catalog:
         return replace(self, datasets=tuple(replace(d, year=years.get(d.name, d.year)) for d in self.datasets))

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from itertools import pairwise
 from pathlib import Path
 
+from fomo_order.artifacts.streams import dataset_of, datasets_in_order
 from fomo_order.errors import InputError
 from fomo_order.split import tasks_sizes
-from fomo_order.streams import dataset_of, datasets_in_order
 
 # Stream dataset name -> FoMo-in-Flux module handle (its ``data_lib.<handle>``), for the 41 adaptation
 # datasets of its released streams, in FoMo-in-Flux's order.

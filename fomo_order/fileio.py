@@ -116,15 +116,16 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> None:
         tmp.write_bytes(data)
 
 
-def write_texts_atomic(files: dict[Path, str]) -> None:
-    """Write several text files so that none is replaced unless all could be written."""
+def write_files_atomic(files: dict[Path, bytes]) -> None:
+    """Write several files so that none is replaced unless all could be written (the last one last)."""
     temps: list[tuple[Path, Path]] = []
     try:
-        for path, text in files.items():
+        for path, data in files.items():
+            path = Path(path)
             path.parent.mkdir(parents=True, exist_ok=True)
             handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-            with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
-                out.write(text)
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
             temps.append((Path(tmp_name), path))
             _permit_like_open(Path(tmp_name))
         for tmp, path in temps:
@@ -137,18 +138,32 @@ def write_texts_atomic(files: dict[Path, str]) -> None:
                 tmp.unlink()
 
 
-def check_texts(files: dict[Path, str]) -> None:
+def write_texts_atomic(files: dict[Path, str]) -> None:
+    """:func:`write_files_atomic` for UTF-8 text."""
+    write_files_atomic({path: text.encode("utf-8") for path, text in files.items()})
+
+
+def check_files(files: dict[Path, bytes]) -> None:
     """``--check``: raise :class:`CheckFailed` naming every file that is missing or differs."""
     problems = []
-    for path, text in files.items():
-        if not path.exists():
+    for path, data in files.items():
+        path = Path(path)
+        if not path.is_file():
             problems.append(f"{path}: missing")
             continue
-        current = path.read_text(encoding="utf-8")
-        if current != text:
-            problems.append(f"{path}: {describe_difference(current, text)}")
+        current = path.read_bytes()
+        if current != data:
+            try:
+                problems.append(f"{path}: {describe_difference(current.decode('utf-8'), data.decode('utf-8'))}")
+            except UnicodeDecodeError:
+                problems.append(f"{path}: differs from what would be written")
     if problems:
         raise CheckFailed("; ".join(problems))
+
+
+def check_texts(files: dict[Path, str]) -> None:
+    """:func:`check_files` for UTF-8 text."""
+    check_files({path: text.encode("utf-8") for path, text in files.items()})
 
 
 def describe_difference(current: str, expected: str) -> str:

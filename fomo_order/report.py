@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from fomo_order.errors import InputError
+from fomo_order.artifacts.streams import dataset_of
+from fomo_order.errors import InputError, ParameterError
 from fomo_order.split import cut, tasks_sizes
-from fomo_order.streams import dataset_of
 
 
 @dataclass
@@ -56,21 +56,9 @@ def spearman(values: np.ndarray) -> float | None:
     """Spearman correlation of position in the stream with ``values`` (ties get average ranks)."""
     if len(values) < 2 or np.all(values == values[0]):
         return None
-    ranks = _average_ranks(values)
-    positions = np.arange(len(values), dtype=np.float64)
-    return float(np.corrcoef(positions, ranks)[0, 1])
+    from scipy.stats import spearmanr
 
-
-def _average_ranks(values: np.ndarray) -> np.ndarray:
-    order = np.argsort(values, kind="stable")
-    sorted_values = values[order]
-    ranks = np.empty(len(values), dtype=np.float64)
-    ranks[order] = np.arange(len(values), dtype=np.float64)
-    _, inverse, counts = np.unique(sorted_values, return_inverse=True, return_counts=True)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    mean_rank_of_group = starts + (counts - 1) / 2.0
-    ranks[order] = mean_rank_of_group[inverse]
-    return ranks
+    return float(spearmanr(np.arange(len(values)), values).statistic)
 
 
 def stream_signals(
@@ -131,15 +119,73 @@ def smooth(values: np.ndarray, window: int) -> np.ndarray:
     return np.convolve(values, kernel, mode="valid")
 
 
+def compare_streams(
+    streams: Sequence[str | Path],
+    *,
+    tasks: int = 20,
+    frequencies: str | Path | None = None,
+    embeddings: str | Path | None = None,
+    years: str | Path | None = None,
+    catalog: str | Path | None = None,
+) -> list[StreamSignals]:
+    """Read each stream (and its meta, for the title) and compute its signals and summary.
+
+    ``frequencies`` and ``embeddings`` are the files ``order`` reads, matched by concept id; release
+    years come from ``catalog`` (with ``years`` adding to / overriding) or from ``years`` alone.
+    """
+    from fomo_order.artifacts.streams import read_meta, read_stream
+    from fomo_order.catalog import load_catalog, load_years
+
+    if tasks < 1:
+        raise ParameterError("tasks", f"must be at least 1, got {tasks}")
+    year_map, years_source = None, years
+    if catalog is not None:
+        year_map = {d.name: d.year for d in load_catalog(catalog, years=years).datasets if d.year is not None}
+        years_source = catalog
+    elif years is not None:
+        year_map = load_years(years)
+    signals = []
+    for stream_file in map(Path, streams):
+        concepts = read_stream(stream_file)
+        counts = embedded = None
+        if frequencies is not None:
+            from fomo_order.values import read_counts
+
+            counts = read_counts(frequencies, concepts)
+        if embeddings is not None:
+            from fomo_order.artifacts.embeddings import embeddings_for
+
+            embedded = embeddings_for(embeddings, concepts)
+        title = stream_title(stream_file, read_meta(stream_file))
+        signals.append(
+            stream_signals(stream_file.name, title, concepts, tasks, counts, embedded, year_map, years_source)
+        )
+    return signals
+
+
+def summary_table(streams: Sequence[StreamSignals]) -> dict[str, dict[str, Any]]:
+    """Each stream's summary, by file name (what ``--summary-json`` writes)."""
+    return {s.name: s.summary for s in streams}
+
+
 def draw_report(streams: Sequence[StreamSignals], out: str | Path) -> Any:
     """Draw the comparison figure to ``out`` (PNG) and return the matplotlib Figure."""
+    from fomo_order.fileio import write_bytes_atomic
+
+    png, figure = render_report(streams)
+    write_bytes_atomic(out, png)
+    return figure
+
+
+def render_report(streams: Sequence[StreamSignals]) -> tuple[bytes, Any]:
+    """The comparison figure as PNG bytes, and the matplotlib Figure."""
+    import io
+
     import matplotlib
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
-
-    from fomo_order.fileio import atomic_path
 
     all_datasets = sorted({dataset_of(c) for s in streams for c in s.concepts})
     colours = dataset_colours(all_datasets)
@@ -164,12 +210,11 @@ def draw_report(streams: Sequence[StreamSignals], out: str | Path) -> Any:
     figure.legend(handles=handles, loc="lower center", ncol=min(6, len(all_datasets)), fontsize=7, frameon=False)
     bottom = (0.2 * legend_rows + 0.3) / figure.get_figheight()
     figure.tight_layout(rect=(0, min(bottom, 0.5), 1, 1))
-    out = Path(out)
-    with atomic_path(out) as tmp:
-        # metadata without the matplotlib version or date keeps the PNG reproducible
-        figure.savefig(tmp, format="png", dpi=90, metadata={"Software": None})
+    buffer = io.BytesIO()
+    # metadata without the matplotlib version or date keeps the PNG reproducible
+    figure.savefig(buffer, format="png", dpi=90, metadata={"Software": None})
     plt.close(figure)
-    return figure
+    return buffer.getvalue(), figure
 
 
 def _draw_composition(axis: Any, stream: StreamSignals, datasets: Sequence[str], colours: Mapping) -> None:

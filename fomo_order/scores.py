@@ -10,9 +10,13 @@ higher = easier.
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 
 from fomo_order.catalog import Catalog
+from fomo_order.errors import ParameterError
 
 
 def text_margin_scores(catalog: Catalog, embeddings: np.ndarray) -> np.ndarray:
@@ -28,3 +32,32 @@ def text_margin_scores(catalog: Catalog, embeddings: np.ndarray) -> np.ndarray:
         np.fill_diagonal(similarity, -np.inf)
         scores[rows] = 1.0 - similarity.max(axis=1)
     return scores
+
+
+TEXT_MARGIN = "text margin: 1 - max cosine similarity to another class of the same dataset (higher = easier)"
+
+
+def proxy_scores(
+    catalog: Catalog, embeddings: np.ndarray | str | Path, *, argv: list[str] | None = None
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """Text-margin scores of every concept (a stand-in for per-concept accuracy) and their meta.
+
+    ``embeddings``: one row per catalog concept (catalog order), or an embeddings file (rows matched by
+    concept id, recorded in the meta with its sidecar).
+    """
+    from fomo_order.artifacts.meta import input_record, make_meta
+
+    inputs: dict[str, Any] = {"catalog": catalog.record()}
+    if isinstance(embeddings, (str, Path)):
+        from fomo_order.artifacts.embeddings import embeddings_for, sidecar_path
+
+        inputs["embeddings"] = input_record(embeddings)
+        inputs["embeddings_sidecar"] = input_record(sidecar_path(embeddings))
+        vectors = embeddings_for(embeddings, catalog.concept_ids)
+    else:
+        vectors = np.asarray(embeddings, dtype=np.float32)
+        if vectors.ndim != 2 or vectors.shape[0] != len(catalog):
+            raise ParameterError("embeddings", f"expected {len(catalog)} rows (one per concept), got {vectors.shape}")
+    scores = text_margin_scores(catalog, vectors)
+    meta = make_meta("proxy-scores", argv=argv, inputs=inputs, score=TEXT_MARGIN, concepts=len(catalog))
+    return dict(zip(catalog.concept_ids, (float(s) for s in scores), strict=True)), meta

@@ -1,20 +1,13 @@
-"""Per-concept numbers read from files: frequency counts and performance scores.
-
-Both are matched to the catalog by concept id. Concepts in the file but not in the catalog are ignored
-(a counts file made for a larger catalog serves a selection of it); concepts of the catalog missing
-from the file are refused.
-"""
+"""Frequency counts read from files (FREQS.json or a plain map), matched to the catalog by concept id."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from fomo_order.errors import InputError
+from fomo_order.artifacts.scores import values_for
 from fomo_order.fileio import read_mapping_file
 
 
@@ -23,32 +16,4 @@ def read_counts(path: str | Path, concept_ids: Sequence[str]) -> np.ndarray:
     data = read_mapping_file(path)
     if isinstance(data, dict) and isinstance(data.get("counts"), dict):
         data = data["counts"]
-    return _values(path, data, concept_ids, what="count")
-
-
-def read_scores(path: str | Path, concept_ids: Sequence[str]) -> np.ndarray:
-    """Per-concept scores (higher = easier) from a JSON/YAML map, optionally under ``"scores"``."""
-    data = read_mapping_file(path)
-    if isinstance(data, dict) and isinstance(data.get("scores"), dict):
-        data = data["scores"]
-    return _values(path, data, concept_ids, what="score")
-
-
-def _values(path: str | Path, data: Any, concept_ids: Sequence[str], what: str) -> np.ndarray:
-    if not isinstance(data, dict):
-        raise InputError(path, f"expected a map of concept id -> {what}")
-    missing = [cid for cid in concept_ids if cid not in data]
-    if missing:
-        shown = ", ".join(repr(m) for m in missing[:3])
-        raise InputError(path, f"{what}s missing for {len(missing)} of {len(concept_ids)} concepts, e.g. {shown}")
-    values = np.empty(len(concept_ids), dtype=np.float64)
-    for position, cid in enumerate(concept_ids):
-        value = data[cid]
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise InputError(path, f"{what} of {cid!r} is not a number: {value!r}")
-        if not math.isfinite(value):
-            raise InputError(path, f"{what} of {cid!r} is not finite: {value!r}")
-        if what == "count" and value < 0:
-            raise InputError(path, f"count of {cid!r} is negative: {value!r}")
-        values[position] = value
-    return values
+    return values_for(path, data, concept_ids, what="count")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from fomo_order.catalog import load_catalog
-from fomo_order.embeddings import sidecar_path, write_embeddings
+from fomo_order.artifacts.embeddings import sidecar_path, write_embeddings
 from fomo_order.similarity import naive_greedy_all_starts
 
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from fomo_order.catalog import Catalog, Dataset
 from fomo_order.orderings import make_order
-from fomo_order.orderings.basic import WITHIN_YEAR_MODES
+from fomo_order.orderings.basic import WithinYear
 from fomo_order.split import cut, tasks_sizes
 
 NO_MODEL_ORDERINGS = ("performance", "frequency", "time", "dataset", "random")
@@ -36,7 +36,7 @@ def test_orderings_are_reproducible_permutations_and_reverse_exactly(catalog, na
     values = np.array(data.draw(st.lists(st.integers(0, 3), min_size=len(catalog), max_size=len(catalog))), float)
     inputs = inputs_for(name, catalog, values)
     if name == "time":
-        inputs["within_year"] = data.draw(st.sampled_from(WITHIN_YEAR_MODES))
+        inputs["within_year"] = data.draw(st.sampled_from([mode.value for mode in WithinYear]))
     forward = make_order(name, catalog, seed=seed, **inputs).order
     assert sorted(forward.tolist()) == list(range(len(catalog)))
     again = make_order(name, catalog, seed=seed, **inputs).order

@@ -12,17 +12,18 @@ from rich.console import Console
 from rich.text import Text
 
 from fomo_order import __version__
-from fomo_order.errors import FomoOrderError, ParameterError
+from fomo_order.cli.options import CATALOG_HELP, dataset_names  # noqa: F401  (re-exported for command modules)
+from fomo_order.errors import EXIT_BAD_INPUT, FomoOrderError, ParameterError
 
 app = typer.Typer(
     name="fomo-order",
     help="Make FoMo-in-Flux concept streams: order the concepts of many datasets and cut them into tasks.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
     rich_markup_mode="markdown",
 )
-CATALOG_HELP = "Catalog file (YAML/JSON) or a directory of FoMo-in-Flux `<DATASET>.json` lists."
 console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
@@ -55,12 +56,6 @@ def fail(error: FomoOrderError) -> None:
     raise SystemExit(error.exit_code)
 
 
-def dataset_names(option: str | None) -> list[str] | None:
-    """``--datasets A,B,...`` as a list of names (None: keep all)."""
-    names = [name.strip() for name in option.split(",") if name.strip()] if option else []
-    return names or None
-
-
 def command_line(ctx: typer.Context, leave_out: tuple[str, ...] = ("check",)) -> list[str]:
     """The invoked command as canonical arguments (given values only, long flags, fixed order).
 
@@ -88,11 +83,26 @@ def command_line(ctx: typer.Context, leave_out: tuple[str, ...] = ("check",)) ->
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Run the CLI: every failure ends in one line on stderr and its exit code, never a traceback."""
     try:
-        app(args=argv, prog_name="fomo-order")
-    except FomoOrderError as error:  # raised by a command body
+        code = app(args=argv, prog_name="fomo-order", standalone_mode=False)
+    except FomoOrderError as error:  # raised by a command body or the library
         fail(error)
-    # Ctrl-C needs no handler here: Typer already ends the run with exit status 130.
+    except typer.Abort:
+        console.print("interrupted")
+        raise SystemExit(130) from None
+    except typer.TyperException as error:  # Typer's parsing errors (its bundled click's exception classes)
+        if type(error).__name__ == "NoArgsIsHelpError":  # `fomo-order order` alone: show that command's help
+            error.show()
+            raise SystemExit(EXIT_BAD_INPUT) from None
+        context = getattr(error, "ctx", None)
+        where = f" (see `{context.command_path} --help`)" if context is not None else ""
+        console.print(Text.assemble(("error: ", "bold red"), error.format_message() + where), soft_wrap=True)
+        raise SystemExit(getattr(error, "exit_code", EXIT_BAD_INPUT)) from None
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        raise SystemExit(130) from None
+    raise SystemExit(code if isinstance(code, int) else 0)
 
 
 # Command modules register themselves on `app` when imported; keep these imports last.

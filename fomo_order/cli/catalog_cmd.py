@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from typing import Annotated
 
-import typer
-
-from fomo_order.cli import CATALOG_HELP, app, dataset_names
+from fomo_order.cli import app
+from fomo_order.cli.options import CatalogArgument, Datasets, Templates, Years, dataset_names, flag
 
 
 @app.command("catalog", short_help="Validate a catalog; show its datasets and what each ordering lacks.")
 def catalog_command(
-    catalog: Path = typer.Argument(
-        ..., help=CATALOG_HELP, show_default=False
-    ),
-    years: Path | None = typer.Option(None, help="JSON/YAML map dataset -> release year (adds to / overrides)."),
-    templates: Path | None = typer.Option(
-        None, help="JSON/YAML map dataset -> caption template or list of templates (adds to / overrides)."
-    ),
-    datasets: str | None = typer.Option(None, help="Comma-separated datasets to keep (default: all)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON instead of a table."),
+    catalog: CatalogArgument,
+    years: Years = None,
+    templates: Templates = None,
+    datasets: Datasets = None,
+    as_json: Annotated[bool, flag("--json", help="Print the summary as JSON instead of a table.")] = False,
 ) -> None:
     """Validate CATALOG and print each dataset: concepts, year, caption template(s), query template,
     and what is missing for which ordering. Exit 2 on an invalid catalog."""

@@ -3,97 +3,97 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
+from rich.text import Text
 
-from fomo_order.cli import CATALOG_HELP, app, command_line, console, dataset_names
-
-
-@app.command(
-    "embed",
-    short_help="Embed every concept's caption(s) with a text encoder: OUT.npy + OUT.json.",
+from fomo_order.cli import app, command_line, console
+from fomo_order.cli.options import (
+    CatalogArgument,
+    Check,
+    Datasets,
+    DeviceOption,
+    Quiet,
+    Templates,
+    dataset_names,
+    flag,
+    output,
 )
+from fomo_order.embed.settings import DEFAULT_BATCH_SIZE, Backend, Precision
+
+
+@app.command("embed", short_help="Embed every concept's caption(s) with a text encoder: OUT.npy + OUT.json.")
 def embed_command(
     ctx: typer.Context,
-    catalog: Path = typer.Argument(
-        ..., help=CATALOG_HELP, show_default=False
-    ),
-    out: Path = typer.Option(..., "-o", "--output", help="Embeddings to write (.npy; the .json sidecar beside it)."),
-    templates: Path | None = typer.Option(
-        None, help="JSON/YAML map dataset -> caption template or list of templates (adds to / overrides)."
-    ),
-    datasets: str | None = typer.Option(None, help="Comma-separated datasets to keep (default: all)."),
-    backend: str = typer.Option("openclip", help="openclip or sentence-transformers."),
-    model: str | None = typer.Option(
-        None,
-        help="openclip: model name (default ViT-L-14, or the --model-config file's stem); "
-        "sentence-transformers: a model directory or name (default all-MiniLM-L6-v2, packaged, offline).",
-        show_default=False,
-    ),
-    pretrained: str | None = typer.Option(
-        None, help="openclip: a pretrained tag (default openai) or a local checkpoint file.", show_default=False
-    ),
-    model_config: Path | None = typer.Option(
-        None, "--model-config", help="openclip: a model config JSON to register (model name = file stem)."
-    ),
-    device: str = typer.Option("auto", help="auto, cpu or cuda."),
-    batch_size: int = typer.Option(256, "--batch-size", help="Captions per batch."),
-    precision: str = typer.Option("fp32", help="fp32, or fp16/bf16 autocast (fp16 on CUDA only)."),
-    cache_dir: Path | None = typer.Option(
-        None,
-        "--cache-dir",
-        help="Caption-vector cache (default $FOMO_ORDER_CACHE_DIR, else $XDG_CACHE_HOME/fomo-order/embeddings).",
-        show_default=False,
-    ),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the cache."),
+    catalog: CatalogArgument,
+    out: Annotated[Path, output("Embeddings to write (.npy; the .json sidecar beside it).")],
+    templates: Templates = None,
+    datasets: Datasets = None,
+    backend: Annotated[Backend, typer.Option(help="Text encoder library.")] = Backend.OPENCLIP,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="openclip: model name (default ViT-L-14, or the --model-config file's stem); "
+            "sentence-transformers: a model directory or name (default all-MiniLM-L6-v2, packaged, offline).",
+            show_default=False,
+        ),
+    ] = None,
+    pretrained: Annotated[
+        str | None,
+        typer.Option(
+            help="openclip: a pretrained tag (default openai) or a local checkpoint file.", show_default=False
+        ),
+    ] = None,
+    model_config: Annotated[
+        Path | None,
+        typer.Option("--model-config", help="openclip: a model config JSON to register (model name = file stem)."),
+    ] = None,
+    device: DeviceOption = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Captions per batch.")] = DEFAULT_BATCH_SIZE,
+    precision: Annotated[
+        Precision, typer.Option(help="fp32, or fp16/bf16 autocast (fp16 on CUDA only).")
+    ] = Precision.FP32,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--cache-dir",
+            help="Caption-vector cache (default $FOMO_ORDER_CACHE_DIR, else $XDG_CACHE_HOME/fomo-order/embeddings).",
+            show_default=False,
+        ),
+    ] = None,
+    no_cache: Annotated[bool, flag("--no-cache", help="Neither read nor write the cache.")] = False,
+    check: Check = False,
+    quiet: Quiet = False,
 ) -> None:
     """Embed every concept's caption(s) and write OUT.npy (float32, one unit row per concept, catalog
     order) and OUT.json (concept ids, model, weights, templates, captions sha256). Captions already in the
-    cache are not recomputed. Exit codes: 0 done, 2 bad input.
+    cache are not recomputed. Exit codes: 0 done, 1 --check found a difference, 2 bad input.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
+    from fomo_order.artifacts.embeddings import write_embeddings
     from fomo_order.catalog import load_catalog
-    from fomo_order.embed import EmbedSettings, default_cache_root, embed_catalog
-    from fomo_order.embeddings import write_embeddings
-    from fomo_order.streams import base_meta
+    from fomo_order.cli.progress import RichReporter
+    from fomo_order.embed import EmbedSettings, default_cache_root, embed
 
     settings = EmbedSettings(
         backend=backend,
         model=model,
         pretrained=pretrained,
         model_config=model_config,
-        device=device,
+        device=device or "auto",
         batch_size=batch_size,
         precision=precision,
     )
-    selected = dataset_names(datasets)
-    cat = load_catalog(catalog, templates=templates, datasets=selected)
+    cat = load_catalog(catalog, templates=templates, datasets=dataset_names(datasets))
     cache_root = None if no_cache else (cache_dir or default_cache_root())
-
-    bar = Progress(
-        TextColumn("embedding captions"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        disable=not console.is_terminal,
-        transient=True,
-    )
-    task = bar.add_task("embed", total=None)
-    with bar:
-        result = embed_catalog(
-            cat,
-            settings,
-            cache_root=cache_root,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
-            log=lambda message: console.print(message, markup=False),
-        )
     # The cache changes how fast, never what: its location stays out of the recorded command line.
-    meta = base_meta("embed", argv=command_line(ctx, leave_out=("cache_dir", "no_cache")), **result.meta)
-    write_embeddings(out, result.matrix, result.concept_ids, meta)
+    argv = command_line(ctx, leave_out=("cache_dir", "no_cache", "check", "quiet"))
+    result = embed(cat, settings, cache_root=cache_root, reporter=RichReporter(quiet), argv=argv)
+    write_embeddings(out, result.matrix, result.concept_ids, result.meta, check)
+    verb = "are current" if check else "written"
     console.print(
-        f"{out}: {result.matrix.shape[0]} concepts x {result.matrix.shape[1]} dims written; "
-        f"{result.captions} captions: {result.computed} embedded, {result.cached} from the cache",
-        markup=False,
+        Text(
+            f"{out}: {result.matrix.shape[0]} concepts x {result.matrix.shape[1]} dims {verb}; "
+            f"{result.captions} captions: {result.computed} embedded, {result.cached} from the cache"
+        )
     )

@@ -3,76 +3,62 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from fomo_order.cli import app
+from fomo_order.cli.options import Check, Years, output
 
 DEFAULT_TASKS = 20
 
 
 @app.command("report", short_help="Compare streams: one figure (a row per stream) and a summary table.")
 def report_command(
-    streams: list[Path] = typer.Argument(
-        ..., metavar="STREAM.json [STREAM2.json ...]", help="Stream files to compare.", show_default=False
+    streams: Annotated[
+        list[Path],
+        typer.Argument(metavar="STREAM.json [STREAM2.json ...]", help="Stream files to compare.", show_default=False),
+    ],
+    out: Annotated[Path, output("PNG figure to write (one row per stream).")],
+    tasks: Annotated[int, typer.Option("--tasks", min=1, help="Tasks per stream for the composition bars.")] = (
+        DEFAULT_TASKS
     ),
-    out: Path = typer.Option(..., "-o", "--output", help="PNG figure to write (one row per stream)."),
-    tasks: int = typer.Option(DEFAULT_TASKS, "--tasks", min=1, help="Tasks per stream for the composition bars."),
-    frequencies: Path | None = typer.Option(
-        None, help="fetch-frequencies output (or a map concept id -> count): plot log10 frequency."
-    ),
-    embeddings: Path | None = typer.Option(
-        None, help="Embeddings .npy (with its sidecar): plot the similarity of consecutive concepts."
-    ),
-    years: Path | None = typer.Option(None, help="JSON/YAML map dataset -> release year: plot the year."),
-    catalog: Path | None = typer.Option(
-        None, help="Take release years from this catalog (--years then adds to / overrides them)."
-    ),
-    summary_json: Path | None = typer.Option(
-        None, "--summary-json", help="Also write the summary table as JSON to this file."
-    ),
+    frequencies: Annotated[
+        Path | None,
+        typer.Option(help="fetch-frequencies output (or a map concept id -> count): plot log10 frequency."),
+    ] = None,
+    embeddings: Annotated[
+        Path | None,
+        typer.Option(help="Embeddings .npy (with its sidecar): plot the similarity of consecutive concepts."),
+    ] = None,
+    years: Years = None,
+    catalog: Annotated[
+        Path | None, typer.Option(help="Take release years from this catalog (--years then adds to / overrides them).")
+    ] = None,
+    summary_json: Annotated[
+        Path | None, typer.Option("--summary-json", help="Also write the summary table as JSON to this file.")
+    ] = None,
+    check: Check = False,
 ) -> None:
     """Draw REPORT.png (a row per stream: dataset composition per task, then log10 frequency,
     consecutive cosine similarity and release year along the stream) and print a summary table:
     concepts, tasks, datasets per task, path weight, Spearman correlation of position with frequency
-    and with year."""
-    from fomo_order.catalog import load_years
-    from fomo_order.fileio import dumps_json, read_json, write_bytes_atomic
-    from fomo_order.report import draw_report, stream_signals, stream_title
-    from fomo_order.streams import meta_path, read_stream
+    and with year. `--check` compares the PNG (and the summary JSON) with what would be written."""
+    from fomo_order.fileio import check_files, dumps_json, write_files_atomic
+    from fomo_order.report import compare_streams, render_report, summary_table
 
-    year_map, years_source = None, years
-    if catalog is not None:
-        from fomo_order.catalog import load_catalog
-
-        year_map = {d.name: d.year for d in load_catalog(catalog, years=years).datasets if d.year is not None}
-        years_source = catalog
-    elif years is not None:
-        year_map = load_years(years)
-    signals = []
-    for stream_file in streams:
-        concepts = read_stream(stream_file)
-        meta_file = meta_path(stream_file)
-        meta = read_json(meta_file) if meta_file.is_file() else None
-        counts = embedded = None
-        if frequencies is not None:
-            from fomo_order.values import read_counts
-
-            counts = read_counts(frequencies, concepts)
-        if embeddings is not None:
-            from fomo_order.embeddings import embeddings_for
-
-            embedded = embeddings_for(embeddings, concepts)
-        title = stream_title(stream_file, meta)
-        signals.append(
-            stream_signals(stream_file.name, title, concepts, tasks, counts, embedded, year_map, years_source)
-        )
-    draw_report(signals, out)
-    _print_summary(signals)
+    signals = compare_streams(
+        streams, tasks=tasks, frequencies=frequencies, embeddings=embeddings, years=years, catalog=catalog
+    )
+    png, _ = render_report(signals)
+    files = {out: png}
     if summary_json is not None:
-        write_bytes_atomic(
-            summary_json, dumps_json({s.name: s.summary for s in signals}).encode("utf-8")
-        )
+        files[summary_json] = dumps_json(summary_table(signals)).encode("utf-8")
+    if check:
+        check_files(files)
+    else:
+        write_files_atomic(files)
+    _print_summary(signals)
 
 
 def _print_summary(signals: list) -> None:
@@ -83,7 +69,6 @@ def _print_summary(signals: list) -> None:
         return "-" if value is None else f"{value:.{digits}f}"
 
     table = Table(title="streams (datasets/task: min/median/max; ρ: Spearman of position with frequency, year)")
-    # ρ: Spearman correlation of position in the stream with frequency / release year
     for column in ("stream", "concepts", "tasks", "datasets/task", "path weight", "ρ freq", "ρ year"):
         table.add_column(column, justify="left" if column == "stream" else "right")
     for stream in signals:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
+from rich.text import Text
 
-from fomo_order.cli import CATALOG_HELP, app, command_line, console, dataset_names
+from fomo_order.cli import app, command_line, console
+from fomo_order.cli.options import CatalogArgument, Check, Datasets, dataset_names, output
 
 
 @app.command(
@@ -14,41 +17,22 @@ from fomo_order.cli import CATALOG_HELP, app, command_line, console, dataset_nam
 )
 def proxy_scores_command(
     ctx: typer.Context,
-    catalog: Path = typer.Argument(
-        ..., help=CATALOG_HELP, show_default=False
-    ),
-    embeddings: Path = typer.Option(..., help="Embeddings .npy from `fomo-order embed` (with its sidecar)."),
-    out: Path = typer.Option(
-        ..., "-o", "--output", help="Scores file to write: {\"scores\": {concept id: score}} (and its .meta.json)."
-    ),
-    datasets: str | None = typer.Option(None, help="Comma-separated datasets to keep (default: all)."),
-    check: bool = typer.Option(
-        False, "--check", help="Write nothing; exit 0 if OUT (and its meta) are current, 1 if not."
-    ),
+    catalog: CatalogArgument,
+    embeddings: Annotated[
+        Path, typer.Option(help="Embeddings .npy from `fomo-order embed` (with its sidecar).", show_default=False)
+    ],
+    out: Annotated[Path, output("Scores file to write: {\"scores\": {concept id: score}} (and its .meta.json).")],
+    datasets: Datasets = None,
+    check: Check = False,
 ) -> None:
     """Write a stand-in for per-concept accuracy: each concept's text margin, 1 - the cosine similarity
     to the nearest other class of its dataset (higher = easier to tell apart). Feed it to
     `order performance --scores` when you have no reference model's per-concept scores."""
+    from fomo_order.artifacts.scores import write_scores
     from fomo_order.catalog import load_catalog
-    from fomo_order.embeddings import embeddings_for, sidecar_path
-    from fomo_order.scores import text_margin_scores
-    from fomo_order.streams import base_meta, emit, input_record
+    from fomo_order.scores import proxy_scores
 
-    selected = dataset_names(datasets)
-    cat = load_catalog(catalog, datasets=selected)
-    vectors = embeddings_for(embeddings, cat.concept_ids)
-    scores = text_margin_scores(cat, vectors)
-    meta = base_meta(
-        "proxy-scores",
-        argv=command_line(ctx),
-        score="text margin: 1 - max cosine similarity to another class of the same dataset (higher = easier)",
-        concepts=len(cat),
-        inputs={
-            "catalog": {"path": str(catalog), "sha256": cat.sha256()},
-            "embeddings": input_record(embeddings),
-            "embeddings_sidecar": input_record(sidecar_path(embeddings)),
-        },
-    )
-    payload = {"scores": {cid: round(float(s), 6) for cid, s in zip(cat.concept_ids, scores, strict=True)}}
-    emit(out, payload, meta, check)
-    console.print(f"{out}: text-margin scores of {len(cat)} concepts {'are current' if check else 'written'}")
+    cat = load_catalog(catalog, datasets=dataset_names(datasets))
+    scores, meta = proxy_scores(cat, embeddings, argv=command_line(ctx))
+    write_scores(out, scores, meta, check)
+    console.print(Text(f"{out}: text-margin scores of {len(cat)} concepts {'are current' if check else 'written'}"))

@@ -6,17 +6,17 @@ model is built.
 """
 
 from fomo_order.embed.cache import EmbeddingCache, default_cache_root, model_key
-from fomo_order.embed.pipeline import EmbedResult, embed_catalog
-from fomo_order.embed.settings import BACKENDS, DEVICES, PRECISIONS, EmbedSettings
+from fomo_order.embed.pipeline import EmbedResult, embed, embed_catalog
+from fomo_order.embed.settings import Backend, EmbedSettings, Precision
 
 __all__ = [
-    "BACKENDS",
-    "DEVICES",
-    "PRECISIONS",
+    "Backend",
     "EmbedResult",
     "EmbedSettings",
     "EmbeddingCache",
+    "Precision",
     "default_cache_root",
+    "embed",
     "embed_catalog",
     "model_key",
 ]

@@ -4,7 +4,7 @@ prompt ensembling."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +15,11 @@ from fomo_order.embed.cache import EmbeddingCache, model_key
 from fomo_order.embed.captions import caption_digest, captions_sha256, concept_captions, ensemble, unique_captions
 from fomo_order.embed.encoder import TextEncoder
 from fomo_order.embed.settings import EmbedSettings, Runtime, resolve_runtime
-from fomo_order.errors import InputError
+from fomo_order.errors import ParameterError
+from fomo_order.progress import SILENT, Reporter
 
 ENSEMBLING = "each caption L2-normalised, mean over a concept's templates, L2-normalised"
 
-Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -47,14 +47,14 @@ def embed_catalog(
     catalog: Catalog,
     settings: EmbedSettings,
     cache_root: Path | None = None,
-    progress: Progress | None = None,
-    log: Callable[[str], None] = lambda message: None,
+    reporter: Reporter = SILENT,
 ) -> EmbedResult:
     """Embed every concept's captions (cached ones are not recomputed) and ensemble them per concept.
 
-    ``cache_root=None`` disables the cache; ``progress(done, total)`` is called after every batch of
-    new captions; ``log`` receives one-line notes (model loading, cache warnings).
+    ``cache_root=None`` disables the cache; ``reporter`` is told of the captions embedded, batch by batch,
+    and gets one-line notes (model loading, cache warnings).
     """
+    log = reporter.note
     per_concept = concept_captions(catalog)
     captions, rows_per_concept = unique_captions(per_concept)
     runtime = resolve_runtime(settings)
@@ -83,9 +83,9 @@ def embed_catalog(
         bad = ~np.isfinite(batch_vectors).all(axis=1) | ~batch_vectors.any(axis=1)
         if bad.any():  # refused before it reaches the cache
             caption = captions[missing[batch[np.flatnonzero(bad)[0]]]]
-            hint = " (try --precision fp32)" if runtime.precision != "fp32" else ""
-            raise InputError(
-                "--model", f"{settings.model_name} gave a NaN, infinite or zero vector for {caption!r}{hint}"
+            hint = " (try precision fp32)" if runtime.precision != "fp32" else ""
+            raise ParameterError(
+                "model", f"{settings.model_name} gave a NaN, infinite or zero vector for {caption!r}{hint}"
             )
         if vectors is None:
             vectors = np.empty((len(captions), batch_vectors.shape[1]), dtype=np.float32)
@@ -95,16 +95,15 @@ def embed_catalog(
         vectors[rows] = batch_vectors
         cache.add([digests[row] for row in rows], batch_vectors)
         done += batch.size
-        if progress is not None:
-            progress(done, missing.size)
+        reporter.advance(int(batch.size))
 
     if missing.size:
-        if progress is not None:
-            progress(0, missing.size)
+        reporter.start(int(missing.size), "embedding captions", "captions")
         try:
             encoder.encode([captions[row] for row in missing], sink)
         finally:
             cache.flush()  # keep what was computed, even when interrupted
+            reporter.finish()
     assert vectors is not None
     matrix = ensemble(vectors, rows_per_concept)
     meta = {
@@ -126,3 +125,23 @@ def embed_catalog(
         cached=int(found.sum()),
         cache_directory=cache.directory,
     )
+
+
+def embed(
+    catalog: Catalog,
+    settings: EmbedSettings | None = None,
+    *,
+    cache_root: Path | None = None,
+    reporter: Reporter = SILENT,
+    argv: list[str] | None = None,
+) -> EmbedResult:
+    """:func:`embed_catalog`, with the meta of the embeddings artifact (its sidecar) in ``meta``.
+
+    ``settings`` defaults to :class:`EmbedSettings()` (open_clip ViT-L-14, OpenAI weights). ``cache_root``
+    None: no caption cache (pass :func:`fomo_order.embed.default_cache_root` for the usual one).
+    """
+    from fomo_order.artifacts.meta import make_meta
+
+    result = embed_catalog(catalog, settings or EmbedSettings(), cache_root=cache_root, reporter=reporter)
+    meta = make_meta("embed", argv=argv, inputs={"catalog": catalog.record()}, **result.meta)
+    return replace(result, meta=meta)

@@ -7,12 +7,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fomo_order.errors import InputError
+from fomo_order.choices import Choice, Device, parse_choice, resolve_device
+from fomo_order.errors import ParameterError
 
-BACKENDS = ("openclip", "sentence-transformers")
-DEVICES = ("auto", "cpu", "cuda")
-PRECISIONS = ("fp32", "fp16", "bf16")
-DEFAULT_MODELS = {"openclip": "ViT-L-14", "sentence-transformers": "all-MiniLM-L6-v2"}
+
+class Backend(Choice):
+    OPENCLIP = "openclip"
+    SENTENCE_TRANSFORMERS = "sentence-transformers"
+
+
+class Precision(Choice):
+    """fp32 as is, or fp16/bf16 under torch autocast (fp16 on CUDA only)."""
+
+    FP32 = "fp32"
+    FP16 = "fp16"
+    BF16 = "bf16"
+
+
+DEFAULT_MODELS = {Backend.OPENCLIP: "ViT-L-14", Backend.SENTENCE_TRANSFORMERS: "all-MiniLM-L6-v2"}
 DEFAULT_PRETRAINED = "openai"
 DEFAULT_BATCH_SIZE = 256
 
@@ -22,29 +34,30 @@ class EmbedSettings:
     """``model=None`` takes the backend's default (the paper's ViT-L-14 for openclip, or the
     ``--model-config`` file's stem); ``pretrained=None`` means the ``openai`` weights."""
 
-    backend: str = "openclip"
+    backend: Backend = Backend.OPENCLIP
     model: str | None = None
     pretrained: str | None = None
     model_config: Path | None = None
-    device: str = "auto"
+    device: Device = Device.AUTO
     batch_size: int = DEFAULT_BATCH_SIZE
-    precision: str = "fp32"
+    precision: Precision = Precision.FP32
 
     def __post_init__(self) -> None:
-        _choice("--backend", self.backend, BACKENDS)
-        _choice("--device", self.device, DEVICES)
-        _choice("--precision", self.precision, PRECISIONS)
+        # Plain strings are accepted and stored as the enum members (the dataclass is frozen).
+        object.__setattr__(self, "backend", parse_choice(Backend, self.backend, "backend"))
+        object.__setattr__(self, "device", parse_choice(Device, self.device, "device"))
+        object.__setattr__(self, "precision", parse_choice(Precision, self.precision, "precision"))
         if self.batch_size < 1:
-            raise InputError("--batch-size", f"must be at least 1, got {self.batch_size}")
-        if self.backend != "openclip":
-            for flag, value in (("--pretrained", self.pretrained), ("--model-config", self.model_config)):
+            raise ParameterError("batch_size", f"must be at least 1, got {self.batch_size}")
+        if self.backend is not Backend.OPENCLIP:
+            for parameter, value in (("pretrained", self.pretrained), ("model_config", self.model_config)):
                 if value is not None:
-                    raise InputError(flag, "is only for --backend openclip")
+                    raise ParameterError(parameter, "is only for the openclip backend")
         if self.model_config is not None and self.model is not None and self.model != Path(self.model_config).stem:
-            raise InputError(
-                "--model",
-                f"--model-config registers the model under its file stem {Path(self.model_config).stem!r}, "
-                f"not {self.model!r}: leave out --model",
+            raise ParameterError(
+                "model",
+                f"the model config registers the model under its file stem {Path(self.model_config).stem!r}, "
+                f"not {self.model!r}: leave the model name out",
             )
 
     @property
@@ -58,11 +71,6 @@ class EmbedSettings:
     @property
     def pretrained_source(self) -> str:
         return DEFAULT_PRETRAINED if self.pretrained is None else self.pretrained
-
-
-def _choice(flag: str, value: str, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise InputError(flag, f"unknown value {value!r} (choose {' or '.join(choices)})")
 
 
 @dataclass(frozen=True)
@@ -84,12 +92,7 @@ class Runtime:
 
 def resolve_runtime(settings: EmbedSettings) -> Runtime:
     """Pick the device; fp16 needs CUDA (CPU autocast is bf16 only, fp16 there is slow and lossy)."""
-    import torch
-
-    has_cuda = torch.cuda.is_available()
-    if settings.device == "cuda" and not has_cuda:
-        raise InputError("--device", "cuda was asked for, but torch sees no CUDA device here")
-    device = "cuda" if settings.device == "cuda" or (settings.device == "auto" and has_cuda) else "cpu"
-    if device == "cpu" and settings.precision == "fp16":
-        raise InputError("--precision", "fp16 needs a CUDA device; on the CPU use fp32 or bf16")
-    return Runtime(device=device, precision=settings.precision)
+    device = resolve_device(settings.device)
+    if device == "cpu" and settings.precision is Precision.FP16:
+        raise ParameterError("precision", "fp16 needs a CUDA device; on the CPU use fp32 or bf16")
+    return Runtime(device=device, precision=settings.precision.value)

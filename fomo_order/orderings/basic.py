@@ -11,13 +11,20 @@ from __future__ import annotations
 import numpy as np
 
 from fomo_order.catalog import Catalog
+from fomo_order.choices import Choice, parse_choice
 from fomo_order.errors import InputError
 from fomo_order.orderings.registry import OrderResult, register
+
 
 # time: concepts of a year shuffled together (FoMo-in-Flux's time_incremental_rsagg streams); each dataset
 # contiguous in catalog order with its concepts shuffled (time_incremental_dschunked); each dataset
 # contiguous, the datasets of a year in seeded order and their concepts in catalog order.
-WITHIN_YEAR_MODES = ("shuffle", "by-dataset", "by-dataset-shuffled")
+class WithinYear(Choice):
+    SHUFFLE = "shuffle"
+    BY_DATASET = "by-dataset"
+    BY_DATASET_SHUFFLED = "by-dataset-shuffled"
+
+
 TIE_WARNING_FRACTION = 0.05
 
 
@@ -47,25 +54,26 @@ def frequency_order(catalog: Catalog, rng: np.random.Generator, counts: np.ndarr
 
 
 @register("time", "by dataset release year, oldest first", options=("within_year",))
-def time_order(catalog: Catalog, rng: np.random.Generator, within_year: str = "shuffle") -> np.ndarray:
+def time_order(
+    catalog: Catalog, rng: np.random.Generator, within_year: str | WithinYear = WithinYear.SHUFFLE
+) -> np.ndarray:
     missing = catalog.datasets_without_year()
     if missing:
         raise InputError(
             catalog.source,
             f"the time ordering needs a year for every dataset; {len(missing)} without one: "
-            f"{', '.join(missing)} (add 'year' to the catalog or pass --years FILE)",
+            f"{', '.join(missing)} (add 'year' to the catalog or give a years file)",
         )
-    if within_year not in WITHIN_YEAR_MODES:
-        raise InputError("--within-year", f"must be one of {', '.join(WITHIN_YEAR_MODES)}, got {within_year!r}")
+    within_year = parse_choice(WithinYear, within_year, "within_year")
     years = np.array([d.year for d in catalog.datasets])
     dataset_of_concept = catalog.dataset_of_concept
     parts = []
     for year in np.unique(years):
         datasets_in_year = np.flatnonzero(years == year)
-        if within_year == "shuffle":
+        if within_year is WithinYear.SHUFFLE:
             concepts = np.flatnonzero(np.isin(dataset_of_concept, datasets_in_year))
             parts.append(rng.permutation(concepts))
-        elif within_year == "by-dataset":
+        elif within_year is WithinYear.BY_DATASET:
             parts.extend(rng.permutation(np.flatnonzero(dataset_of_concept == d)) for d in datasets_in_year)
         else:
             parts.extend(np.flatnonzero(dataset_of_concept == d) for d in rng.permutation(datasets_in_year))

@@ -9,8 +9,6 @@ import numpy as np
 from fomo_order.catalog import Catalog
 from fomo_order.orderings.registry import OrderResult, register
 
-REFINE_MODES = ("none", "2opt")
-
 
 @register(
     "similarity",
@@ -37,7 +35,7 @@ def similarity_order(
         "start_rank": result.start_rank,
         "path_weight": result.cost,
         "greedy_path_weight": result.greedy_cost,
-        "refine": refine,
+        "refine": str(refine),
     }
     if result.mst_weight is not None:
         details["mst_lower_bound"] = result.mst_weight

@@ -5,8 +5,7 @@ Importing this package needs numpy only; numba and torch load when a search runs
 
 from fomo_order.similarity.reference import naive_greedy_all_starts
 from fomo_order.similarity.search import (
-    DEVICES,
-    REFINE_MODES,
+    Refine,
     SimilarityPath,
     default_neighbours,
     greedy_start_costs,
@@ -14,8 +13,7 @@ from fomo_order.similarity.search import (
 )
 
 __all__ = [
-    "DEVICES",
-    "REFINE_MODES",
+    "Refine",
     "SimilarityPath",
     "default_neighbours",
     "greedy_start_costs",

@@ -24,11 +24,18 @@ from typing import Any
 
 import numpy as np
 
-from fomo_order.errors import InputError
+from fomo_order.choices import Choice, Device, parse_choice, resolve_device
+from fomo_order.errors import ParameterError
 from fomo_order.similarity.weights import FixedPoint, fixed_point_for, quantize
 
-DEVICES = ("auto", "cpu", "cuda")
-REFINE_MODES = ("none", "2opt")
+
+class Refine(Choice):
+    """Local search on the chosen greedy path: none (the paper's path), or 2-opt and Or-opt moves."""
+
+    NONE = "none"
+    TWO_OPT = "2opt"
+
+
 MIN_NEIGHBOURS, MAX_NEIGHBOURS = 256, 2048
 HEAD_WIDTH = 16
 REFINE_WIDTH = 10  # neighbours tried per node by the local search
@@ -76,28 +83,13 @@ def default_neighbours(n: int) -> int:
     return int(min(MAX_NEIGHBOURS, max(MIN_NEIGHBOURS, n // 8)))
 
 
-def resolve_device(device: str) -> str:
-    """``auto`` -> ``cuda`` when torch sees a GPU, else ``cpu``; ``cuda`` without one is an input error."""
-    if device not in DEVICES:
-        raise InputError("--device", f"unknown device {device!r} (expected one of {', '.join(DEVICES)})")
-    if device == "cpu":
-        return "cpu"
-    import torch
-
-    if torch.cuda.is_available():
-        return "cuda"
-    if device == "cuda":
-        raise InputError("--device", "cuda was requested but torch finds no CUDA device")
-    return "cpu"
-
-
 def similarity_path(
     embeddings: np.ndarray,
     *,
     start: int | None = None,
     start_rank: int = 1,
-    device: str = "auto",
-    refine: str = "none",
+    device: str | Device = Device.AUTO,
+    refine: str | Refine = Refine.NONE,
     lower_bound: bool | None = None,
     neighbours: int | None = None,
 ) -> SimilarityPath:
@@ -109,14 +101,13 @@ def similarity_path(
     computes the minimum spanning tree weight. ``neighbours`` is the list length k (default
     :func:`default_neighbours`): it changes speed and memory, never the result.
     """
-    if refine not in REFINE_MODES:
-        raise InputError("--refine", f"unknown refinement {refine!r} (expected one of {', '.join(REFINE_MODES)})")
+    refine = parse_choice(Refine, refine, "refine")
     matrix = np.asarray(embeddings)
     n = int(matrix.shape[0]) if matrix.ndim == 2 else 0
     if start is not None and not 0 <= start < n:
-        raise InputError("--start", f"start node {start} is outside 0..{n - 1}")
+        raise ParameterError("start", f"start node {start} is outside 0..{n - 1}")
     if start is None and not 1 <= start_rank <= max(n, 1):
-        raise InputError("--start-rank", f"{start_rank} is not between 1 and the number of concepts ({n})")
+        raise ParameterError("start_rank", f"{start_rank} is not between 1 and the number of concepts ({n})")
     if neighbours is not None and neighbours < 1:
         raise ValueError("neighbours must be at least 1")
     where = resolve_device(device)
@@ -131,7 +122,7 @@ def similarity_path(
     diagnostics: dict[str, Any] = {"device": where}
     if n == 1:
         only = np.zeros(1, dtype=np.int64)
-        mst = 0.0 if (refine != "none" if lower_bound is None else lower_bound) else None
+        mst = 0.0 if (refine is not Refine.NONE if lower_bound is None else lower_bound) else None
         return SimilarityPath(only, 0.0, 0, None if start is not None else 1, 0.0, mst, details, diagnostics)
 
     from fomo_order.similarity import _greedy_numba
@@ -150,10 +141,10 @@ def similarity_path(
     if start is None and greedy_total != totals[chosen]:
         raise AssertionError("the path's weight differs from the search's")  # kernels disagree: a bug
     total = int(greedy_total)
-    if refine == "2opt":
+    if refine is Refine.TWO_OPT:
         path, total = _refine(path, quantized, lists, fixed, details)
     mst_weight = None
-    if lower_bound or (lower_bound is None and refine != "none"):
+    if lower_bound or (lower_bound is None and refine is not Refine.NONE):
         from fomo_order.similarity import _mst_numba
 
         mst_total, full_rows = _mst_numba.mst_weight(quantized, fixed.scale, lists.keys, fixed.index_bits)

@@ -14,22 +14,38 @@ from typing import Any
 
 import numpy as np
 
-from fomo_order.errors import InputError
-from fomo_order.fileio import atomic_path, dumps_json, read_json
+from fomo_order.errors import CheckFailed, InputError
+from fomo_order.fileio import atomic_path, check_texts, dumps_json, read_json
 
 
 def sidecar_path(npy_path: str | Path) -> Path:
     return Path(npy_path).with_suffix(".json")
 
 
-def write_embeddings(path: str | Path, matrix: np.ndarray, concept_ids: Sequence[str], meta: dict[str, Any]) -> None:
-    """Write the ``.npy`` and its ``.json`` sidecar; neither is replaced unless both could be written."""
+def write_embeddings(
+    path: str | Path, matrix: np.ndarray, concept_ids: Sequence[str], meta: dict[str, Any], check: bool = False
+) -> None:
+    """Write the ``.npy`` and its ``.json`` sidecar; neither is replaced unless both could be written.
+
+    ``check``: write nothing, raise :class:`CheckFailed` unless both files equal what would be written.
+    """
     path = Path(path)
     if matrix.shape[0] != len(concept_ids):
         raise ValueError("one row per concept id")
     buffer = io.BytesIO()
     np.save(buffer, np.ascontiguousarray(matrix, dtype=np.float32), allow_pickle=False)
     sidecar = {**meta, "rows": int(matrix.shape[0]), "dim": int(matrix.shape[1]), "concepts": list(concept_ids)}
+    if check:
+        problems = []
+        if not path.is_file() or path.read_bytes() != buffer.getvalue():
+            problems.append(f"{path}: {'missing' if not path.is_file() else 'the vectors differ'}")
+        try:
+            check_texts({sidecar_path(path): dumps_json(sidecar)})
+        except CheckFailed as failed:
+            problems.append(str(failed))
+        if problems:
+            raise CheckFailed("; ".join(problems))
+        return
     with atomic_path(path) as npy_tmp, atomic_path(sidecar_path(path)) as json_tmp:
         npy_tmp.write_bytes(buffer.getvalue())
         json_tmp.write_text(dumps_json(sidecar), encoding="utf-8")

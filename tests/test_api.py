@@ -1,0 +1,115 @@
+"""The Python API: the README's example runs and gives the CLI's bytes; the library speaks in parameters
+(no flags, no Typer or rich below the CLI); errors name the parameter and the CLI shows its flag."""
+
+from __future__ import annotations
+
+import ast
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import fomo_order as fo
+from tests.conftest import REPO
+
+LIBRARY = [p for p in (REPO / "fomo_order").rglob("*.py") if "cli" not in p.relative_to(REPO / "fomo_order").parts]
+
+
+def readme_example() -> str:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Python API") :]
+    return section[section.index("```python") + len("```python") : section.index("```\n", section.index("```python"))]
+
+
+def test_the_readme_example_runs_and_writes_the_cli_bytes(tmp_path: Path, monkeypatch, capsys) -> None:
+    shutil.copytree(REPO / "configs", tmp_path / "configs")
+    (tmp_path / "streams").mkdir()
+    for name in ("embeddings.npy", "embeddings.json"):
+        shutil.copy(REPO / "streams" / name, tmp_path / "streams" / name)
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(readme_example(), "README.md", "exec"), namespace)  # noqa: S102  (the documented example)
+    written = tmp_path / "out" / "time-by-dataset_seed1.json"
+    assert written.read_bytes() == (REPO / "streams" / "time-by-dataset_seed1.json").read_bytes()
+    committed = fo.read_stream(REPO / "streams" / "similarity_start1.json")
+    assert namespace["similar"].concept_ids == committed
+    assert len(namespace["tasks"]) == 20
+    assert "experiment.task.num=20" in capsys.readouterr().out
+
+
+def test_every_public_name_resolves() -> None:
+    for name in fo.__all__:
+        assert getattr(fo, name) is not None
+
+
+def test_the_library_speaks_in_parameters_not_flags() -> None:
+    flag = re.compile(r"(?<![\w-])--[a-z][a-z-]+")
+    offenders = []
+    for path in LIBRARY:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))
+            and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+                if flag.search(node.value):
+                    offenders.append(f"{path.relative_to(REPO)}:{node.lineno}: {node.value[:60]!r}")
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+                if any(n.split(".")[0] in ("typer", "rich", "click") for n in names):
+                    offenders.append(f"{path.relative_to(REPO)}:{node.lineno}: imports {names}")
+    assert offenders == []
+
+
+def test_library_errors_name_the_parameter_and_the_cli_shows_the_flag(run_cli, tmp_path: Path) -> None:
+    catalog = fo.load_catalog(REPO / "configs" / "demo" / "catalog.yaml")
+    with pytest.raises(fo.ParameterError) as caught:
+        fo.order(catalog, "similarity", embeddings=np.eye(len(catalog), 8, dtype=np.float32) + 0.1, start_rank=0)
+    assert caught.value.parameter == "start_rank" and "--" not in caught.value.problem
+    with pytest.raises(fo.ParameterError) as caught:
+        fo.order(catalog, "random", within_year="shuffle")
+    assert caught.value.parameter == "within_year" and "not used by the random ordering" in caught.value.problem
+    with pytest.raises(fo.ParameterError) as caught:
+        fo.order(catalog, "frequency")
+    assert caught.value.parameter == "counts"
+    result = run_cli("order", "frequency", REPO / "configs" / "demo" / "catalog.yaml", "-o", tmp_path / "f.json")
+    assert result.exit_code == 2 and "--frequencies: the frequency ordering needs frequency counts" in result.stderr
+    result = run_cli("order", "random", REPO / "configs" / "demo" / "catalog.yaml", "-o", tmp_path / "r.json",
+                     "--within-year", "shuffle")
+    assert result.exit_code == 2 and "--within-year: is not used by the random ordering" in result.stderr
+
+
+def test_inputs_as_arrays_maps_or_files_give_the_same_stream(tmp_path: Path) -> None:
+    catalog = fo.load_catalog(REPO / "configs" / "demo" / "catalog.yaml")
+    scores = np.random.default_rng(0).random(len(catalog))
+    as_map = dict(zip(catalog.concept_ids, scores.tolist(), strict=True))
+    path = tmp_path / "scores.json"
+    fo.write_scores(path, as_map, {"command": "test"})
+    from_array = fo.order(catalog, "performance", scores=np.round(scores, 6))
+    from_map = fo.order(catalog, "performance", scores={k: round(v, 6) for k, v in as_map.items()})
+    from_file = fo.order(catalog, "performance", scores=path)
+    assert from_array.concept_ids == from_map.concept_ids == from_file.concept_ids
+    assert from_file.meta["inputs"]["scores"]["path"] == str(path)
+    with pytest.raises(fo.ParameterError, match="expected 821 values"):
+        fo.order(catalog, "performance", scores=scores[:5])
+
+
+def test_cli_conventions(run_cli, tmp_path: Path) -> None:
+    catalog = REPO / "configs" / "demo" / "catalog.yaml"
+    result = run_cli("order", "random", catalog, "--seed", 1, "-o", "-")
+    assert result.exit_code == 0
+    assert result.stdout.encode("utf-8") == (REPO / "streams" / "random_seed1.json").read_bytes()
+    assert "its meta was not written" in result.stderr and not Path("-").exists()
+    assert run_cli("-h").exit_code == 0 and "Usage" in run_cli("order", "-h").stdout
+    help_text = run_cli("order", "--help").stdout
+    for option in ("--reverse", "--check"):
+        line = next(line for line in help_text.splitlines() if option in line)
+        assert "<bool>" not in line  # shown as a flag: `--reverse true` is not how it is used
+    assert "--install-completion" in run_cli("--help").stdout
+    bad = run_cli("order", "random", catalog, "-o", tmp_path / "x.json", "--seed", "-1")
+    assert bad.exit_code == 2 and len(bad.stderr.strip().splitlines()) == 1 and "--seed" in bad.stderr
