@@ -17,10 +17,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("numba")
 CUDA = torch.cuda.is_available()
-if not CUDA:
-    # Must precede the first import of the kernel module: triton reads it when it decorates the kernel.
-    os.environ.setdefault("TRITON_INTERPRET", "1")
-pytest.importorskip("triton")
+pytest.importorskip("triton")  # without CUDA, conftest has switched Triton to its interpreter
 
 from fomo_order.similarity import greedy_start_costs  # noqa: E402
 from fomo_order.similarity.reference import naive_greedy_costs  # noqa: E402
@@ -41,7 +38,9 @@ def with_duplicates(seed: int, distinct: int, n: int, dim: int) -> np.ndarray:
 
 
 def triton_walks(x: np.ndarray, k: int, starts, **kwargs):
-    from fomo_order.similarity._greedy_triton import greedy_walks_triton
+    from fomo_order.similarity._greedy_triton import greedy_walks_triton, interpreter_active
+
+    assert CUDA or interpreter_active(), "TRITON_INTERPRET=1 must be set before triton is first imported"
 
     fixed = fixed_point_for(len(x))
     q = quantize(x, fixed)
