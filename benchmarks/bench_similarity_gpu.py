@@ -83,6 +83,7 @@ def staged_search(embeddings: np.ndarray, device: str, kernel: str | None, label
     fixed, quantized, k = prepared(embeddings)
     with Clock(device) as lists_clock:
         lists = search_module.neighbour_lists(quantized, k, fixed, device)
+    print(f"{label}: neighbour lists (k = {k}) {lists_clock.seconds:.2f} s, walking ...", flush=True)
     diagnostics: dict = {}
     with Clock(device) as walks_clock:
         totals = search_module.all_start_totals(quantized, lists, fixed, device, kernel=kernel, diagnostics=diagnostics)
@@ -91,7 +92,7 @@ def staged_search(embeddings: np.ndarray, device: str, kernel: str | None, label
     with Clock("cpu") as path_clock:
         assert numba_walk(quantized, lists, fixed, best) == totals[best], "the chosen start's total differs"
     seconds = lists_clock.seconds + walks_clock.seconds + path_clock.seconds
-    print(f"{label}: {seconds:.2f} s = lists {lists_clock.seconds:.2f} s (k = {k}) + walks {walks_clock.seconds:.2f} s "
+    print(f"{label}: {seconds:.2f} s = lists {lists_clock.seconds:.2f} s + walks {walks_clock.seconds:.2f} s "
           f"+ chosen path {path_clock.seconds:.2f} s; best start {best}, cost {fixed.to_float(totals[best]):.6f}; "
           f"{diagnostics}", flush=True)
     return seconds, totals, quantized, lists, fixed
