@@ -137,7 +137,7 @@ def test_cpu_tensors_without_the_interpreter_are_refused() -> None:
 # -- on a real GPU ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("n", "distinct", "dim", "k"), [(3000, 2600, 32, 8), (2000, 2000, 64, 300)])
+@pytest.mark.parametrize(("n", "distinct", "dim", "k"), [(2000, 1700, 32, 12), (2000, 2000, 64, 300)])
 @pytest.mark.gpu
 @pytest.mark.skipif(not CUDA, reason="needs a CUDA device")
 def test_triton_walks_on_cuda_equal_the_numba_walks(n: int, distinct: int, dim: int, k: int) -> None:
