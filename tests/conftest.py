@@ -11,6 +11,20 @@ from pathlib import Path
 
 import pytest
 
+
+def _cuda_present() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
+
+
+# Without a GPU the Triton kernels run in Triton's CPU interpreter, which must be chosen before anything imports
+# triton.language (its own helpers such as tl.min are decorated then): here, before any test module loads.
+if "TRITON_INTERPRET" not in os.environ and not _cuda_present():
+    os.environ["TRITON_INTERPRET"] = "1"
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 DEMO_CATALOG = REPO / "configs" / "demo" / "catalog.yaml"

@@ -8,12 +8,13 @@ lower start index). The search here is exact and fast:
 1. per-node lists of the ``k`` nearest nodes, sorted by (weight, index), from tiles of the similarity
    matrix (torch; the N x N matrix is never held);
 2. the walks from all starts: numba (CPU, starts in parallel, walks pruned once their partial weight
-   exceeds the K-th best complete one, exact as weights are >= 0) or torch (GPU, a batch of walks per
-   step); a walk whose listed neighbours are all visited scans its unvisited nodes with exact weights;
+   exceeds the K-th best complete one, exact as weights are >= 0) or Triton (GPU, one program per walk,
+   many steps per launch, pruned the same way; the earlier torch kernel, one batched step at a time, stays
+   selectable); a walk whose listed neighbours are all visited scans its unvisited nodes with exact weights;
 3. optionally 2-opt/Or-opt local search on the chosen path, and the minimum spanning tree weight as a
    lower bound on any path.
 
-numba and torch are imported when a search runs, never by ``import fomo_order.similarity``.
+numba, torch and triton are imported when a search runs, never by ``import fomo_order.similarity``.
 """
 
 from __future__ import annotations
@@ -224,10 +225,13 @@ def all_start_totals(
 ) -> np.ndarray:
     """Greedy total weight (integer units) of the walk from every start; -1 for a pruned walk.
 
-    ``keep=K`` prunes walks that cannot be among the K best (numba kernel); ``keep=None`` walks every start
-    to the end. ``kernel``: ``numba`` (default on cpu) or ``torch`` (default on cuda; on cpu for tests).
+    ``keep=K`` prunes walks that cannot be among the K best (numba and triton kernels); ``keep=None`` walks
+    every start to the end. ``kernel``: ``numba`` (default on cpu), ``triton`` (default on cuda; on cpu only
+    in Triton's interpreter, for tests) or ``torch`` (the earlier GPU kernel, kept for comparison).
     """
-    kernel = kernel or ("torch" if where == "cuda" else "numba")
+    kernel = kernel or ("triton" if where == "cuda" else "numba")
+    if kernel == "triton":
+        return _triton_totals(quantized, lists, fixed, where, keep, diagnostics)
     if kernel == "torch":
         return _torch_totals(quantized, lists, fixed, where, diagnostics)
     if where != "cpu":
@@ -257,6 +261,43 @@ def all_start_totals(
                 bound = int(np.partition(complete, keep - 1)[keep - 1])
     if diagnostics is not None:
         diagnostics.update(kernel="numba", fallback_scans=fallbacks, pruned_walks=int((totals < 0).sum()))
+    return totals
+
+
+def _triton_totals(
+    quantized: np.ndarray, lists: NeighbourLists, fixed: FixedPoint, where: str, keep: int | None, diagnostics
+):
+    import torch
+
+    from fomo_order.similarity._greedy_triton import greedy_walks_triton
+    from fomo_order.similarity._knn_torch import INT64_MAX
+
+    n = quantized.shape[0]
+    device = torch.device(where)
+    vectors64 = torch.from_numpy(quantized).to(device=device, dtype=torch.float64)
+    keys = torch.from_numpy(lists.keys).to(device=device)
+    if device.type == "cuda":
+        free_bytes, _ = torch.cuda.mem_get_info(device)
+        budget, fallback_budget = int(free_bytes * 0.4), min(2 << 30, int(free_bytes * 0.1))
+    else:
+        budget, fallback_budget = _CPU_TILE_BYTES, _CPU_TILE_BYTES
+    batch = max(1, min(n, budget // n))  # the visited flags: one byte per walk and node
+    bound = torch.full((1,), INT64_MAX, dtype=torch.int64, device=device)  # tightens across batches
+    totals = np.empty(n, dtype=np.int64)
+    fallbacks = launches = pruned = 0
+    for first in range(0, n, batch):
+        starts = torch.arange(first, min(n, first + batch), device=device)
+        result = greedy_walks_triton(
+            vectors64, keys, starts, fixed, bound=bound, keep=keep, fallback_budget_bytes=fallback_budget
+        )
+        totals[first : first + starts.numel()] = result.totals
+        fallbacks += result.fallbacks
+        launches += result.launches
+        pruned += result.pruned
+    if diagnostics is not None:
+        diagnostics.update(
+            kernel="triton", fallback_scans=fallbacks, pruned_walks=pruned, walks_per_batch=batch, launches=launches
+        )
     return totals
 
 
