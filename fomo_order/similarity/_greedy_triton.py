@@ -120,14 +120,15 @@ def greedy_walks_triton(
     fallback_budget_bytes: int = 1 << 28,
     head_width: int = HEAD_WIDTH,
     chunk: int = CHUNK,
-    num_warps: int = 1,
 ) -> WalkResult:
     """Walk from every node of ``starts``; all tensors on one device (CUDA, or CPU under the interpreter).
 
     ``keys`` (N, k) int64: each node's neighbour list as sorted ``(weight << index_bits) | index``.
     ``bound`` (a one-element int64 tensor, updated in place): walks whose total exceeds it are abandoned;
     with ``keep=K`` it tightens to the K-th smallest complete total as walks finish (exact pruning, weights
-    are >= 0). ``head_width``, ``chunk`` and ``num_warps`` tune speed, never the result.
+    are >= 0). ``head_width`` and ``chunk`` tune speed, never the result. The kernel runs one warp per walk:
+    with more, the warps race on the walk's visited flags (on an H100, 2 warps gave wrong totals and 4 an
+    illegal memory access), and one warp was also the fastest setting measured.
     """
     device = vectors64.device
     if device.type == "cpu" and not interpreter_active():
@@ -158,7 +159,7 @@ def greedy_walks_triton(
         _advance_walks[(active.numel(),)](
             head, keys, visited, active, current, steps, totals, state, paths, bound,
             n, k, width, fixed.index_bits, index_mask,
-            head_block=triton.next_power_of_2(width), chunk=chunk, record=record_paths, num_warps=num_warps,
+            head_block=triton.next_power_of_2(width), chunk=chunk, record=record_paths, num_warps=1,
         )  # fmt: skip
         launches += 1
         if keep is not None:
