@@ -1,6 +1,6 @@
-"""Per-concept numbers read from files: frequency counts and performance scores.
+"""Per-concept numbers read from files: performance scores (counts: ``artifacts.freqs.read_counts``).
 
-Both are matched to the catalog by concept id. Concepts in the file but not in the catalog are ignored
+They are matched to the catalog by concept id. Concepts in the file but not in the catalog are ignored
 (a counts file made for a larger catalog serves a selection of it); concepts of the catalog missing
 from the file are refused.
 """
@@ -16,14 +16,6 @@ import numpy as np
 
 from fomo_order.errors import InputError
 from fomo_order.fileio import read_mapping_file
-
-
-def read_counts(path: str | Path, concept_ids: Sequence[str]) -> np.ndarray:
-    """Counts from ``fetch-frequencies`` output (``{"counts": {...}}``) or a plain JSON/YAML map."""
-    data = read_mapping_file(path)
-    if isinstance(data, dict) and isinstance(data.get("counts"), dict):
-        data = data["counts"]
-    return _values(path, data, concept_ids, what="count")
 
 
 def read_scores(path: str | Path, concept_ids: Sequence[str]) -> np.ndarray:

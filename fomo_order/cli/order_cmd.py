@@ -156,7 +156,7 @@ def _load_inputs(strategy: str, catalog: Any, given: dict[str, Any]) -> tuple[di
     inputs: dict[str, Any] = {}
     files: dict[str, Any] = {}
     if given["frequencies"] is not None:
-        from fomo_order.values import read_counts
+        from fomo_order.artifacts.freqs import read_counts
 
         inputs["counts"] = read_counts(given["frequencies"], concept_ids)
         files["frequencies"] = input_record(given["frequencies"])

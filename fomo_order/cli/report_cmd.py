@@ -56,7 +56,7 @@ def report_command(
         meta = read_json(meta_file) if meta_file.is_file() else None
         counts = embedded = None
         if frequencies is not None:
-            from fomo_order.values import read_counts
+            from fomo_order.artifacts.freqs import read_counts
 
             counts = read_counts(frequencies, concepts)
         if embeddings is not None:
