@@ -71,7 +71,7 @@ def fetch_frequencies(
     """Count every concept's query; return the FREQS.json document and a summary of the run.
 
     ``argv`` is recorded in the meta (the command line that remakes the file; None from Python).
-    ``offline``: ask no server; network sources answer from the cache only (what ``--check`` does), local
+    ``offline``: ask no server; network sources answer from the cache only (what the CLI's check does), local
     sources count as always. Raises ``FetchFailed`` (exit 3) when some counts are missing (nothing to
     write then: every concept needs a count), ``ParameterError``/``InputError`` for bad options, missing
     credentials, or a server that refuses the run.
