@@ -48,7 +48,9 @@ _EXPORTS = {
     "reversed_stream": "fomo_order.artifacts.streams",
     "read_scores": "fomo_order.artifacts.scores",
     "write_scores": "fomo_order.artifacts.scores",
-    "read_counts": "fomo_order.values",
+    "read_counts": "fomo_order.artifacts.freqs",
+    "read_freqs": "fomo_order.artifacts.freqs",
+    "write_freqs": "fomo_order.artifacts.freqs",
     "embeddings_for": "fomo_order.artifacts.embeddings",
     "write_embeddings": "fomo_order.artifacts.embeddings",
     # choices and errors

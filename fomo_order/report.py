@@ -149,7 +149,7 @@ def compare_streams(
         concepts = read_stream(stream_file)
         counts = embedded = None
         if frequencies is not None:
-            from fomo_order.values import read_counts
+            from fomo_order.artifacts.freqs import read_counts
 
             counts = read_counts(frequencies, concepts)
         if embeddings is not None:

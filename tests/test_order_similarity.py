@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fomo_order.catalog import load_catalog
 from fomo_order.artifacts.embeddings import sidecar_path, write_embeddings
+from fomo_order.catalog import load_catalog
 from fomo_order.similarity import naive_greedy_all_starts
 
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fomo_order.catalog import load_catalog
 from fomo_order.artifacts.embeddings import write_embeddings
+from fomo_order.catalog import load_catalog
 
 
 def test_text_margin_scores_rank_confusable_classes_as_hard(run_cli, small_catalog: Path, tmp_path: Path) -> None:

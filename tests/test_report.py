@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fomo_order.catalog import load_catalog
 from fomo_order.artifacts.embeddings import write_embeddings
+from fomo_order.catalog import load_catalog
 from fomo_order.report import dataset_colours, spearman
 from tests.conftest import DEMO_CATALOG, write_json
 

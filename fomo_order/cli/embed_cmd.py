@@ -72,7 +72,7 @@ def embed_command(
     """
     from fomo_order.artifacts.embeddings import write_embeddings
     from fomo_order.catalog import load_catalog
-    from fomo_order.cli.progress import RichReporter
+    from fomo_order.cli.progress import reporter
     from fomo_order.embed import EmbedSettings, default_cache_root, embed
 
     settings = EmbedSettings(
@@ -88,7 +88,7 @@ def embed_command(
     cache_root = None if no_cache else (cache_dir or default_cache_root())
     # The cache changes how fast, never what: its location stays out of the recorded command line.
     argv = command_line(ctx, leave_out=("cache_dir", "no_cache", "check", "quiet"))
-    result = embed(cat, settings, cache_root=cache_root, reporter=RichReporter(quiet), argv=argv)
+    result = embed(cat, settings, cache_root=cache_root, reporter=reporter(quiet), argv=argv)
     write_embeddings(out, result.matrix, result.concept_ids, result.meta, check)
     verb = "are current" if check else "written"
     console.print(

@@ -2,78 +2,116 @@
 
 from __future__ import annotations
 
-import time
-from enum import Enum
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
-from fomo_order.cli import CATALOG_HELP, app, console, dataset_names
+from fomo_order.cli import app, command_line, console
+from fomo_order.cli.options import CatalogArgument, Datasets, dataset_names, flag, output
+from fomo_order.frequencies.infinigram import OperatorWordsInExactCase
 from fomo_order.frequencies.queries import CaseMode
+from fomo_order.frequencies.sources import CountKind, Source
+from fomo_order.frequencies.wimbd import CredentialsMissing
 
-Source = Enum("Source", {name: name for name in ("wimbd", "infinigram", "corpus", "wordfreq")}, type=str)
-CountKind = Enum("CountKind", {name: name for name in ("documents", "occurrences")}, type=str)
+# How to give what the library asks for, in flags (the library's messages name no flags).
+HINTS = {
+    CredentialsMissing: "give them with --es-config es_config.yml or --es-url URL, or pick another --source",
+    OperatorWordsInExactCase: "use --case variants, or give those concepts other queries with --queries FILE",
+}
 
 
 @app.command("fetch-frequencies")
 def fetch_frequencies_command(
-    catalog: Path = typer.Argument(
-        ..., help=CATALOG_HELP, show_default=False
-    ),
-    out: Path = typer.Option(..., "-o", "--output", help="FREQS.json to write (meta, queries, counts)."),
-    source: Source = typer.Option(
-        "wimbd", help="wimbd (the paper's: WIMBD Elasticsearch, c4), infinigram, corpus (local files), wordfreq."
-    ),
-    index: str | None = typer.Option(
-        None, help="Index to query (wimbd: c4; infinigram: v4_c4train_llama; wordfreq: language, en)."
-    ),
-    count: CountKind | None = typer.Option(
-        None, "--count", help="corpus: documents (default, WIMBD's) or occurrences. wimbd/infinigram have one each."
-    ),
-    queries: Path | None = typer.Option(None, "--queries", help="JSON/YAML map concept id -> query (overrides)."),
-    es_url: str | None = typer.Option(
-        None, "--es-url", help="wimbd: a self-hosted Elasticsearch URL (API key from ES_API_KEY when set)."
-    ),
-    es_config: Path | None = typer.Option(
-        None, "--es-config", help="wimbd: WIMBD's es_config.yml (cloud_id, api_key). Default: ES_CLOUD_ID/ES_API_KEY."
-    ),
-    api_url: str | None = typer.Option(None, "--api-url", help="infinigram: API URL (https://api.infini-gram.io/)."),
-    case: CaseMode | None = typer.Option(
-        None,
-        "--case",
-        help="infinigram: variants (default) counts the query as given, lower, Title and UPPER case together "
-        "(one OR query); exact counts the query as written.",
-        show_default=False,
-    ),
-    corpus: list[Path] | None = typer.Option(
-        None, "--corpus", help="corpus: a file or directory of .json/.jsonl(.gz) or text files (repeatable)."
-    ),
-    concurrency: int | None = typer.Option(
-        None, min=1, help="Requests in flight (default 8), or corpus processes (default: all cores)."
-    ),
-    batch_size: int = typer.Option(100, "--batch-size", min=1, max=10000, help="wimbd: phrases per _msearch request."),
-    cache_dir: Path | None = typer.Option(
-        None, "--cache-dir", help="Where fetched counts are kept (default $XDG_CACHE_HOME/fomo-order)."
-    ),
-    refresh: bool = typer.Option(False, "--refresh", help="Ignore cached counts and ask again."),
-    tries: int = typer.Option(6, min=1, help="Attempts per request before a query counts as failed."),
-    timeout: float = typer.Option(60.0, min=0.1, help="Seconds to wait for one answer."),
-    datasets: str | None = typer.Option(None, help="Comma-separated datasets to keep (default: all)."),
+    ctx: typer.Context,
+    catalog: CatalogArgument,
+    out: Annotated[Path, output("FREQS.json to write (meta, queries, counts).")],
+    source: Annotated[
+        Source,
+        typer.Option(help="wimbd (the paper's: WIMBD Elasticsearch, c4), infinigram, corpus (local files), wordfreq."),
+    ] = Source.wimbd,
+    index: Annotated[
+        str | None,
+        typer.Option(help="Index to query (wimbd: c4; infinigram: v4_c4train_llama; wordfreq: language, en)."),
+    ] = None,
+    count: Annotated[
+        CountKind | None,
+        typer.Option(
+            "--count", help="corpus: documents (default, WIMBD's) or occurrences. wimbd/infinigram have one each."
+        ),
+    ] = None,
+    queries: Annotated[
+        Path | None, typer.Option("--queries", help="JSON/YAML map concept id -> query (overrides).")
+    ] = None,
+    es_url: Annotated[
+        str | None,
+        typer.Option("--es-url", help="wimbd: a self-hosted Elasticsearch URL (API key from ES_API_KEY when set)."),
+    ] = None,
+    es_config: Annotated[
+        Path | None,
+        typer.Option(
+            "--es-config", help="wimbd: WIMBD's es_config.yml (cloud_id, api_key). Default: ES_CLOUD_ID/ES_API_KEY."
+        ),
+    ] = None,
+    api_url: Annotated[
+        str | None, typer.Option("--api-url", help="infinigram: API URL (https://api.infini-gram.io/).")
+    ] = None,
+    case: Annotated[
+        CaseMode | None,
+        typer.Option(
+            "--case",
+            help="infinigram: variants (default) counts the query as given, lower, Title and UPPER case together "
+            "(one OR query); exact counts the query as written.",
+            show_default=False,
+        ),
+    ] = None,
+    corpus: Annotated[
+        list[Path] | None,
+        typer.Option("--corpus", help="corpus: a file or directory of .json/.jsonl(.gz) or text files (repeatable)."),
+    ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option(min=1, help="Requests in flight (default 8), or corpus processes (default: all cores).")
+    ] = None,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, max=10000, help="wimbd: phrases per _msearch request.")
+    ] = 100,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option("--cache-dir", help="Where fetched counts are kept (default $XDG_CACHE_HOME/fomo-order)."),
+    ] = None,
+    refresh: Annotated[bool, flag("--refresh", help="Ignore cached counts and ask again.")] = False,
+    tries: Annotated[int, typer.Option(min=1, help="Attempts per request before a query counts as failed.")] = 6,
+    timeout: Annotated[float, typer.Option(min=0.1, help="Seconds to wait for one answer.")] = 60.0,
+    datasets: Datasets = None,
+    check: Annotated[
+        bool,
+        flag(
+            "--check",
+            help="Write nothing; exit 0 if OUT is current, 1 if not. Asks no server: network sources count from "
+            "the cache only (exit 3 when it lacks some).",
+        ),
+    ] = False,
+    quiet: Annotated[
+        bool, flag("--quiet", "-q", help="No progress bar, notes or summary line; errors only.")
+    ] = False,
 ) -> None:
     """Count how often each concept's query occurs (the paper: C4 documents, via WIMBD) and write FREQS.json.
 
     Counts are cached as they arrive; an interrupted or partly failed run is resumed by running the same
     command again. Exit 3 when some queries have no count (nothing written; the rest is cached).
     """
+    from fomo_order.artifacts.freqs import write_freqs
     from fomo_order.catalog import load_catalog
-    from fomo_order.frequencies import FetchFailed, FetchOptions, fetch_frequencies, write_freqs
+    from fomo_order.cli.progress import reporter as make_reporter
+    from fomo_order.errors import ParameterError
+    from fomo_order.frequencies import FetchFailed, FetchOptions, fetch_frequencies
 
     selected = dataset_names(datasets)
     loaded = load_catalog(catalog, datasets=selected)
     options = FetchOptions(
-        source=source.value,
+        source=source,
         index=index,
-        count=count.value if count else None,
+        count=count,
         queries_file=queries,
         es_url=es_url,
         es_config=es_config,
@@ -87,9 +125,15 @@ def fetch_frequencies_command(
         tries=tries,
         timeout=timeout,
     )
-    reporter = _RichReporter()
+    reporter = make_reporter(quiet)
+    argv = command_line(ctx, leave_out=("check", "quiet", "refresh"))
     try:
-        document, summary = fetch_frequencies(loaded, options, reporter)
+        document, summary = fetch_frequencies(loaded, options, reporter, argv=argv, offline=check)
+    except ParameterError as error:
+        hint = HINTS.get(type(error))
+        if hint:
+            raise ParameterError(error.parameter, f"{error.problem}; {hint}") from None
+        raise
     except FetchFailed as failure:
         for query, why in list(failure.failed.items())[:10]:
             console.print(f"  no count for {query!r}: {why}", markup=False, highlight=False)
@@ -102,61 +146,17 @@ def fetch_frequencies_command(
         raise
     finally:
         reporter.finish()
-    write_freqs(out, document)
+    write_freqs(out, document, check=check)
+    if quiet:
+        return
     origin = f"{summary.from_cache} from cache, {summary.fetched} counted"
     if summary.requests:
         origin += f" in {summary.requests} requests"
     notes = "".join(f"; {note}" for note in summary.notes)
+    done = f"{out} is current" if check else f"wrote {out}"
     console.print(
-        f"wrote {out}: {summary.concepts} concepts, {summary.distinct_queries} distinct queries "
+        f"{done}: {summary.concepts} concepts, {summary.distinct_queries} distinct queries "
         f"({origin}){notes}",
         markup=False,
         highlight=False,
     )
-
-
-class _RichReporter:
-    """A transient rich progress bar on stderr (when it is a terminal); retry notes at most once a second."""
-
-    def __init__(self) -> None:
-        self._progress = None
-        self._task = None
-        self._last_note = 0.0
-        self._suppressed = 0
-
-    def start(self, total: int, description: str, unit: str) -> None:
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-        )
-
-        self.finish()
-        if not console.is_terminal:  # a bar only where someone watches; logs get the summary line
-            return
-        amount = DownloadColumn() if unit == "bytes" else MofNCompleteColumn()
-        columns = (TextColumn("{task.description}"), BarColumn(), amount, TimeRemainingColumn())
-        self._progress = Progress(*columns, console=console, transient=True)
-        self._progress.start()
-        self._task = self._progress.add_task(description, total=total)
-
-    def advance(self, amount: int) -> None:
-        if self._progress is not None:
-            self._progress.advance(self._task, amount)
-
-    def note(self, message: str) -> None:
-        now = time.monotonic()
-        if now - self._last_note < 1.0:
-            self._suppressed += 1
-            return
-        extra = f" (+{self._suppressed} more)" if self._suppressed else ""
-        self._last_note, self._suppressed = now, 0
-        console.print(f"  {message}{extra}", markup=False, highlight=False)
-
-    def finish(self) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-            self._progress = None

@@ -1,50 +1,49 @@
-"""The CLI's :class:`~fomo_order.progress.Reporter`: a rich progress bar on stderr when it is a terminal."""
+"""The CLI's side of :mod:`fomo_order.progress`: a rich progress bar on stderr, for any command.
+
+A command passes ``reporter(quiet)`` to the library. On a terminal it draws one transient bar per phase
+(a count, or bytes for byte-sized phases) and prints notes (retries, fallbacks) at most once a second;
+when stderr is not a terminal (a log, CI) it draws no bar but still prints the notes; with ``--quiet``
+it reports nothing at all.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import time
 
-from rich.text import Text
+from rich.console import Console
 
-from fomo_order.cli import console
+from fomo_order.progress import SILENT, Reporter
+
+NOTE_INTERVAL_S = 1.0
 
 
 class RichReporter:
-    """Draws each phase as a transient bar with its rate; notes go to stderr as plain lines.
+    """Draws phases as a transient rich bar (only where someone watches) and prints notes, rate-limited."""
 
-    Silent (notes included only when ``quiet``) when stderr is not a terminal, so logs and CI output
-    stay clean; notes still print there, since they say something the user should know.
-    """
-
-    def __init__(self, quiet: bool = False) -> None:
-        self.quiet = quiet
-        self.show_bars = console.is_terminal and not quiet
-        self._progress: Any = None
-        self._task: Any = None
+    def __init__(self, console: Console, draw: bool | None = None) -> None:
+        self.console = console
+        self.draw = console.is_terminal if draw is None else draw
+        self._progress = None
+        self._task = None
+        self._last_note = 0.0
+        self._suppressed = 0
 
     def start(self, total: int, description: str, unit: str) -> None:
         self.finish()
-        if not self.show_bars:
+        if not self.draw:  # a bar only where someone watches; logs get the command's summary line
             return
         from rich.progress import (
             BarColumn,
+            DownloadColumn,
             MofNCompleteColumn,
             Progress,
-            TaskProgressColumn,
             TextColumn,
             TimeRemainingColumn,
         )
 
-        self._progress = Progress(
-            TextColumn("{task.description}", markup=False),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn(unit, markup=False),
-            TaskProgressColumn(),
-            TimeRemainingColumn(),
-            console=console,
-            transient=True,
-        )
+        amount = DownloadColumn() if unit == "bytes" else MofNCompleteColumn()
+        columns = (TextColumn("{task.description}"), BarColumn(), amount, TimeRemainingColumn())
+        self._progress = Progress(*columns, console=self.console, transient=True)
         self._progress.start()
         self._task = self._progress.add_task(description, total=total or None)
 
@@ -53,10 +52,26 @@ class RichReporter:
             self._progress.advance(self._task, amount)
 
     def note(self, message: str) -> None:
-        if not self.quiet:
-            console.print(Text(message))
+        now = time.monotonic()
+        if now - self._last_note < NOTE_INTERVAL_S:
+            self._suppressed += 1
+            return
+        extra = f" (+{self._suppressed} more)" if self._suppressed else ""
+        self._last_note, self._suppressed = now, 0
+        self.console.print(f"  {message}{extra}", markup=False, highlight=False)
 
     def finish(self) -> None:
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+
+
+def reporter(quiet: bool = False, console: Console | None = None) -> Reporter:
+    """The reporter a command hands to the library: silent with ``--quiet``, else a :class:`RichReporter`."""
+    if quiet:
+        return SILENT
+    if console is None:
+        from fomo_order.cli import console as cli_console
+
+        console = cli_console
+    return RichReporter(console)

@@ -77,7 +77,7 @@ class CountCache:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
-            raise InputError(self.path, f"cannot use as the count cache: {exc} (give another --cache-dir)") from None
+            raise InputError(self.path, f"not usable as the count cache: {exc} (use another directory)") from None
         except OSError as exc:
             raise InputError(self.directory, f"cannot create the cache directory: {exc.strerror or exc}") from None
 

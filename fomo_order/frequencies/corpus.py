@@ -27,13 +27,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from queue import Empty
 
-from fomo_order.errors import InputError
+from fomo_order.errors import InputError, ParameterError
 from fomo_order.frequencies.analyzer import normalize_texts
 from fomo_order.frequencies.cache import CountCache
 from fomo_order.frequencies.matching import PhraseCounter
-from fomo_order.frequencies.progress import Reporter, SilentReporter
+from fomo_order.frequencies.sources import Counted, CountKind, CountRequest, Source, register
+from fomo_order.progress import SILENT, Reporter
 
-COUNT_KINDS = ("documents", "occurrences")
+COUNT_KINDS = tuple(kind.value for kind in CountKind)
+MATCHING = (
+    "tokens as Elasticsearch's standard analyzer (approximation): case-insensitive, whole tokens, punctuation "
+    "between tokens ignored"
+)
 JSON_SUFFIXES = (".json", ".jsonl")
 CHUNK_CHARACTERS = 8_000_000  # documents are normalized and searched this many characters at a time
 
@@ -59,7 +64,7 @@ class CorpusCounts:
 def corpus_files(paths: Sequence[str | Path]) -> list[Path]:
     """The files named, directories expanded to the (non-hidden) files under them, in sorted order."""
     if not paths:
-        raise InputError("--corpus", "give at least one corpus file or directory (--corpus PATH, repeatable)")
+        raise ParameterError("corpus", "give at least one corpus file or directory")
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
@@ -162,8 +167,8 @@ def count_corpus(
 ) -> CorpusCounts:
     """Count every query in every file (documents or occurrences), scanning only what the cache lacks."""
     if kind not in COUNT_KINDS:
-        raise InputError("--count", f"the corpus source counts {' or '.join(COUNT_KINDS)}, not {kind!r}")
-    reporter = reporter or SilentReporter()
+        raise ParameterError("count", f"the corpus source counts {' or '.join(COUNT_KINDS)}, not {kind!r}")
+    reporter = reporter or SILENT
     files = corpus_files(paths)
     unique = list(dict.fromkeys(queries))
     pattern_of = {query: (p if p.strip() else "") for query, p in zip(unique, normalize_texts(unique), strict=True)}
@@ -280,3 +285,39 @@ def _worker_count(path: str, patterns: list[str], kind: str):
         return count_in_file(Path(path), patterns, kind, _worker_progress.put)
     except CorpusFileError as exc:
         return exc
+
+
+def _counts_are(request: CountRequest) -> str:
+    if request.count == CountKind.documents:
+        return "documents (lines) holding the phrase at least once"
+    return "occurrences of the phrase (token positions where it starts, overlaps included)"
+
+
+@register(
+    Source.corpus,
+    "documents or occurrences holding the phrase in local C4-style files (one pass per file, all phrases)",
+    count_kinds=(CountKind.documents, CountKind.occurrences),
+    count_refusal="the corpus source counts documents or occurrences",
+    counts_are=_counts_are,
+    index_refusal="is not used by the corpus source (it counts in the files it is given)",
+    options=("corpus",),
+    requires={"corpus": "the corpus source needs at least one corpus file or directory"},
+)
+def count_corpus_source(request: CountRequest) -> Counted:
+    import os
+
+    from fomo_order.frequencies.cache import default_cache_dir
+
+    options = request.options
+    queries = request.queries
+    processes = options.concurrency or os.cpu_count() or 1
+    with CountCache(Path(options.cache_dir) if options.cache_dir else default_cache_dir()) as cache:
+        result = count_corpus(
+            options.corpus, queries, request.count, cache, processes=processes, refresh=options.refresh,
+            reporter=request.reporter,
+        )
+    fetched = len(queries) if result.scanned_files else 0
+    request.notes.append(f"scanned {result.scanned_files} of {len(result.files)} corpus files")
+    facts = {"matching": MATCHING, "corpus": result.files, "documents": result.documents,
+             "text_bytes": result.text_bytes}
+    return Counted(counts=result.counts, facts=facts, from_cache=len(queries) - fetched, fetched=fetched)

@@ -3,7 +3,8 @@
 One JSON POST per phrase, ``{"index": ..., "query_type": "count", "query": ...}``; the answer is
 ``{"count": N, "approx": bool, ...}`` or, for errors the engine reports, ``{"error": "..."}`` with status 200.
 Counts are occurrences of the phrase's Llama-2 token sequence in the index (``v4_c4train_llama``: C4's train
-split), case-sensitive, not documents. Each worker thread keeps one keep-alive connection.
+split), case-sensitive, not documents. Each worker thread keeps one ``requests.Session`` (one keep-alive
+connection); retries are not the session's but ``remote.fetch_remote``'s, as for every network source.
 
 Case (:class:`CaseMode`): ``exact`` asks for the phrase as written. ``variants`` asks for its distinct case
 variants (:func:`case_variants`) in one request, as one CNF clause ``a OR b OR c``: the API counts the
@@ -19,22 +20,23 @@ from __future__ import annotations
 
 import http.client
 import json
-import ssl
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
-from fomo_order.errors import InputError
+from fomo_order import __version__
+from fomo_order.errors import ParameterError
 from fomo_order.frequencies.queries import CaseMode, case_variants
-from fomo_order.frequencies.remote import BatchOutcome
+from fomo_order.frequencies.remote import BatchOutcome, count_remote
 from fomo_order.frequencies.retry import PermanentError, TransientError, parse_retry_after
+from fomo_order.frequencies.sources import Counted, CountKind, CountRequest, Source, register
 
 DEFAULT_API_URL = "https://api.infini-gram.io/"
 DEFAULT_INDEX = "v4_c4train_llama"
 # The API server's limits on a query string (api_server.py: MAX_QUERY_CHARS, MAX_TERMS_PER_CLAUSE).
 MAX_QUERY_CHARS = 1000
 MAX_TERMS_PER_CLAUSE = 4
-
 # A reused keep-alive connection may have been closed by the server while idle; one fresh try is free.
 _STALE_CONNECTION_ERRORS = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
 
@@ -69,13 +71,8 @@ class InfinigramBackend:
     ) -> None:
         parts = urlsplit(api_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise InputError("--api-url", f"{api_url!r} is not an http(s) URL")
-        self.scheme = parts.scheme
-        self.host = parts.hostname
-        self.port = parts.port
-        self.path = parts.path or "/"
-        if parts.query:
-            self.path += "?" + parts.query
+            raise ParameterError("api_url", f"{api_url!r} is not an http(s) URL")
+        self.url = api_url if parts.path else api_url + "/"
         self.endpoint = api_url
         self.index = index
         self.timeout = timeout
@@ -87,9 +84,13 @@ class InfinigramBackend:
         self.counted_by_variant = 0  # phrases whose OR count was approximate, then counted variant by variant
         self._tally = threading.Lock()
         self._local = threading.local()
+        self._sessions: list[Any] = []  # every worker's session, closed by close()
 
     def close(self) -> None:
-        pass  # connections belong to worker threads and close with them
+        with self._tally:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
 
     def count(self, phrases: Sequence[str]) -> BatchOutcome:
         outcome = BatchOutcome()
@@ -142,47 +143,47 @@ class InfinigramBackend:
             raise TransientError(f"answer without a count: {_excerpt(body)}")
         return count, answer.get("approx") is True
 
-    def _post(self, payload: bytes) -> tuple[int, http.client.HTTPMessage, bytes]:
-        headers = {"Content-Type": "application/json", "Accept": "application/json", "User-Agent": self.user_agent}
-        connection = getattr(self._local, "connection", None)
-        reused = connection is not None
+    def _post(self, payload: bytes) -> tuple[int, Mapping[str, str], bytes]:
+        import requests
+
+        session, reused = self._session()
         for attempt in (1, 2):
-            if connection is None:
-                connection = self._connect()
             try:
-                connection.request("POST", self.path, body=payload, headers=headers)
-                response = connection.getresponse()
-                body = response.read()
-            except _STALE_CONNECTION_ERRORS as exc:
-                connection.close()
-                connection = self._local.connection = None
-                if reused and attempt == 1:
-                    continue
-                raise TransientError(f"connection dropped: {exc or type(exc).__name__}") from None
-            except TimeoutError:
-                connection.close()
-                self._local.connection = None
+                response = session.post(self.url, data=payload, timeout=self.timeout)
+                body = response.content
+            except requests.Timeout:
                 raise TransientError(f"no answer within {self.timeout:g}s") from None
-            except ssl.SSLCertVerificationError as exc:
-                connection.close()
-                self._local.connection = None
-                raise PermanentError(f"TLS error: {exc}") from None
-            except (OSError, http.client.HTTPException) as exc:
-                connection.close()
-                self._local.connection = None
-                raise TransientError(f"connection failed: {exc or type(exc).__name__}") from None
-            if response.will_close:
-                connection.close()
-                self._local.connection = None
-            else:
-                self._local.connection = connection
-            return response.status, response.headers, body
+            except requests.exceptions.SSLError as exc:
+                raise PermanentError(f"TLS error: {_reason(exc)}") from None
+            except requests.ConnectionError as exc:
+                if reused and attempt == 1 and isinstance(_cause(exc), _STALE_CONNECTION_ERRORS):
+                    continue  # urllib3 replaces the dead connection
+                raise TransientError(f"connection failed: {_reason(exc)}") from None
+            except requests.RequestException as exc:
+                raise TransientError(f"connection failed: {_reason(exc)}") from None
+            return response.status_code, response.headers, body
         raise AssertionError("unreachable")
 
-    def _connect(self) -> http.client.HTTPConnection:
-        if self.scheme == "https":
-            return http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout)
-        return http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+    def _session(self) -> tuple[Any, bool]:
+        """This worker thread's session, and whether it has been used before (its connection may be stale)."""
+        session = getattr(self._local, "session", None)
+        if session is not None:
+            return session, True
+        import requests
+        from requests.adapters import HTTPAdapter
+
+        session = requests.Session()
+        # One connection per worker; no retries here: fetch_remote retries, in one place, for every source.
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=1, max_retries=0)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        session.headers.update(
+            {"Content-Type": "application/json", "Accept": "application/json", "User-Agent": self.user_agent}
+        )
+        self._local.session = session
+        with self._tally:
+            self._sessions.append(session)
+        return session, False
 
 
 class _RefusedError(Exception):
@@ -191,6 +192,88 @@ class _RefusedError(Exception):
         self.message = message
 
 
+def _cause(exc: BaseException) -> BaseException:
+    """The innermost error that a requests/urllib3 error wraps (its ``reason`` or an exception argument)."""
+    cause = exc
+    for _ in range(6):
+        inner = getattr(cause, "reason", None)
+        if not isinstance(inner, BaseException):
+            inner = next((arg for arg in cause.args if isinstance(arg, BaseException)), None)
+        if inner is None:
+            break
+        cause = inner
+    return cause
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost cause of a requests/urllib3 error, on one line (not the wrappers around it)."""
+    cause = _cause(exc)
+    text = str(cause) or type(cause).__name__
+    return " ".join(text.split())[:300]
+
+
 def _excerpt(body: bytes) -> str:
     text = body.decode("utf-8", "replace").strip()
     return " ".join(text.split())[:200] or "(empty body)"
+
+
+def _counts_are(request: CountRequest) -> str:
+    if CaseMode(request.options.case or CaseMode.variants) is CaseMode.exact:
+        return (
+            "occurrences of the phrase's token sequence (n-gram count, Llama-2 tokenizer, case-sensitive) "
+            "in the infini-gram index; not documents"
+        )
+    return (
+        "occurrences of the phrase's token sequence (n-gram count, Llama-2 tokenizer) in the "
+        "infini-gram index, summed over its distinct case variants (as given, lower, Title, UPPER) "
+        "asked as one CNF OR clause; a variant holding ' AND '/' OR ' is left out; not documents"
+    )
+
+
+class OperatorWordsInExactCase(ParameterError):  # noqa: N818 (a situation the CLI explains)
+    """``case=exact`` for phrases the API would read as operators (the CLI says which flags help)."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__("case", problem)
+
+
+@register(
+    Source.infinigram,
+    "occurrences of the phrase's tokens (n-grams) in the public infini-gram index of C4",
+    count_kinds=(CountKind.occurrences,),
+    count_refusal="infini-gram counts occurrences (n-grams); documents: the wimbd or corpus source",
+    counts_are=_counts_are,
+    default_index=DEFAULT_INDEX,
+    options=("api_url", "case"),
+)
+def count_infinigram(request: CountRequest) -> Counted:
+    options = request.options
+    case = CaseMode(options.case or CaseMode.variants)
+    left_out = {query: sendable_variants(query, case)[1] for query in request.queries}
+    left_out = {query: variants for query, variants in left_out.items() if variants}
+    if case is CaseMode.exact and left_out:
+        raise OperatorWordsInExactCase(
+            f"exact: {len(left_out)} queries hold ' AND ' or ' OR ', which the infini-gram API reads as operators "
+            f"and cannot escape (first: {next(iter(left_out))!r}); count them with case variants (their other "
+            "spellings), or give them other queries"
+        )
+    backend = InfinigramBackend(
+        options.api_url or DEFAULT_API_URL,
+        request.index,
+        timeout=options.timeout,
+        user_agent=f"fomo-order/{__version__}",
+        case=case,
+    )
+    facts: dict[str, Any] = {"case": case.value}
+    if case is CaseMode.variants:
+        facts["case_variants_left_out"] = len(left_out)
+        if left_out:
+            request.notes.append(f"{len(left_out)} queries: a case variant holding AND/OR left out")
+    facts["endpoint"] = backend.endpoint
+    counted = count_remote(backend, request, batch_size=1)
+    if backend.counted_by_variant:
+        request.notes.append(
+            f"{backend.counted_by_variant} queries counted variant by variant (their OR count was approximate)"
+        )
+    counted.facts = facts
+    return counted

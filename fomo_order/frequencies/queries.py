@@ -3,7 +3,7 @@
 A query template is a string with placeholders: ``{}`` is the class name; ``{words[a:b]}`` (or
 ``{words[i]}``) is a Python slice of the class name's whitespace-separated words, joined by spaces, e.g.
 ``"{words[-2:]}"`` keeps the last two words ("Animalia Chordata ... Lumbricus terrestris" -> "Lumbricus
-terrestris"). An overrides file (``--queries``) maps concept ids to queries and wins over templates.
+terrestris"). An overrides file (``queries_file``) maps concept ids to queries and wins over templates.
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ def query_templates(catalog: Catalog) -> dict[str, str]:
 
 
 def load_query_overrides(path: str | Path, catalog: Catalog) -> dict[str, str]:
-    """Read ``--queries``: a JSON/YAML map concept id -> query, every id in the catalog."""
+    """Read a query overrides file: a JSON/YAML map concept id -> query, every id in the catalog."""
     data = read_mapping_file(path)
     if not isinstance(data, dict):
         raise InputError(path, "expected a map of concept id ('<DATASET>+++<class name>') -> query")

@@ -12,17 +12,29 @@ from __future__ import annotations
 import queue
 import random
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from fomo_order.errors import InputError
-from fomo_order.frequencies.cache import CountCache
-from fomo_order.frequencies.progress import Reporter, SilentReporter
-from fomo_order.frequencies.retry import PermanentError, RetryPolicy, TransientError
+from fomo_order.frequencies.cache import CACHE_FILE, CountCache, default_cache_dir
+from fomo_order.frequencies.retry import PermanentError, QueriesFailed, RetryPolicy, TransientError
+from fomo_order.frequencies.sources import Counted, CountRequest
+from fomo_order.progress import SILENT, Reporter
 
 GIVE_UP_AFTER_FAILED_BATCHES = 3
+DEFAULT_CONCURRENCY = 8
+NOT_CACHED = "not in the cache (an offline run asks no server)"
+
+
+class FetchFailed(QueriesFailed):
+    """Some queries have no count (exit 3): ``failed`` maps each to why; what succeeded is cached."""
+
+    def __init__(self, message: str, failed: Mapping[str, str]) -> None:
+        super().__init__(message)
+        self.failed = dict(failed)
 
 
 @dataclass
@@ -68,14 +80,21 @@ def fetch_remote(
     policy: RetryPolicy,
     refresh: bool = False,
     reporter: Reporter | None = None,
+    offline: bool = False,
 ) -> FetchReport:
-    """Get the count of every query: from the cache, else from ``backend``, persisting answers as they come."""
-    reporter = reporter or SilentReporter()
+    """Get the count of every query: from the cache, else from ``backend``, persisting answers as they come.
+
+    ``offline``: from the cache only; the queries it lacks are reported as failed, and no request is sent.
+    """
+    reporter = reporter or SILENT
     unique = list(dict.fromkeys(queries))
     cached = {} if refresh else cache.get_counts(backend.cache_source, backend.index, backend.count_kind, unique)
     missing = [q for q in unique if q not in cached]
     counts = dict(cached)
     report = FetchReport(counts=counts, failed={}, from_cache=len(cached), fetched=0, requests=0)
+    if offline:
+        report.failed.update((query, NOT_CACHED) for query in missing)
+        return report
     if not missing:
         return report
     batches = [missing[start : start + batch_size] for start in range(0, len(missing), batch_size)]
@@ -198,3 +217,54 @@ def _keep_what_arrived(events: queue.Queue, cache: CountCache, backend: Backend,
             except Exception:  # already failing; the next run asks again
                 return
             counts.update(payload)
+
+
+def count_remote(backend: Backend, request: CountRequest, *, batch_size: int) -> Counted:
+    """A network source's counting function, shared by every source: cache, batches, retries, failures.
+
+    Closes ``backend``. Raises :class:`FetchFailed` (exit 3) when some queries have no count; what was
+    counted stays in the cache for the next run.
+    """
+    options = request.options
+    queries = request.queries
+    cache_dir = Path(options.cache_dir) if options.cache_dir else default_cache_dir()
+    try:
+        if request.offline and not (cache_dir / CACHE_FILE).is_file():
+            # Opening the cache would create it: an offline run writes nothing.
+            report = FetchReport(counts={}, failed=dict.fromkeys(queries, NOT_CACHED), from_cache=0, fetched=0,
+                                 requests=0)
+            cache_path = cache_dir / CACHE_FILE
+        else:
+            with CountCache(cache_dir) as cache:
+                report = fetch_remote(
+                    backend,
+                    queries,
+                    cache,
+                    batch_size=batch_size,
+                    concurrency=options.concurrency or DEFAULT_CONCURRENCY,
+                    policy=RetryPolicy.from_environment(tries=options.tries),
+                    refresh=options.refresh,
+                    reporter=request.reporter,
+                    offline=request.offline,
+                )
+                cache_path = cache.path
+    finally:
+        backend.close()
+    if report.failed:
+        first = next(iter(report.failed.items()))
+        if request.offline:
+            raise FetchFailed(
+                f"{len(report.failed)} of {len(queries)} queries have no cached count (first: {first[0]!r}) and an "
+                f"offline run asks no server; fetch them first (cache: {cache_path}); no output written",
+                report.failed,
+            )
+        why = f"; stopped early: {report.stopped_early}" if report.stopped_early else ""
+        raise FetchFailed(
+            f"{len(report.failed)} of {len(queries)} queries have no count (first: {first[0]!r}: {first[1]}){why}; "
+            f"the other {len(report.counts)} counts are cached in {cache_path}: rerun the same command to ask "
+            f"only for the missing ones; no output written",
+            report.failed,
+        )
+    return Counted(
+        counts=report.counts, from_cache=report.from_cache, fetched=report.fetched, requests=report.requests
+    )

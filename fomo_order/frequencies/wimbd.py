@@ -16,18 +16,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fomo_order.errors import InputError
+from fomo_order.errors import InputError, ParameterError
 from fomo_order.fileio import read_mapping_file
-from fomo_order.frequencies.remote import BatchOutcome
+from fomo_order.frequencies.remote import DEFAULT_CONCURRENCY, BatchOutcome, count_remote
 from fomo_order.frequencies.retry import PermanentError, TransientError, parse_retry_after
+from fomo_order.frequencies.sources import Counted, CountKind, CountRequest, Source, register
 
 WIMBD_INDEX = "c4"
 C4_SUBSET_FILTER = {"term": {"subset": "en"}}
 ENV_CLOUD_ID = "ES_CLOUD_ID"
 ENV_API_KEY = "ES_API_KEY"
 OTHER_SOURCES_HINT = (
-    "or use another --source: infinigram (public API, no key), corpus (local C4 files), wordfreq (offline estimate)"
+    "or use another source: infinigram (public API, no key), corpus (local C4 files), wordfreq (offline estimate)"
 )
+
+
+class CredentialsMissing(ParameterError):  # noqa: N818 (a situation the CLI explains, like CheckFailed)
+    """No way to reach WIMBD's cluster was given (the CLI adds how to give one in its own terms)."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__("source", problem)
 
 
 def phrase_query(phrase: str, index: str) -> dict[str, Any]:
@@ -49,20 +57,20 @@ class Credentials:
     cloud_id: str | None
     url: str | None
     api_key: str | None
-    origin: str  # for error messages: "ES_CLOUD_ID", "--es-url", a config file path
+    origin: str  # for error messages: "ES_CLOUD_ID", "es_url" (the parameter), a config file path
 
 
 def resolve_credentials(
     es_url: str | None, es_config: Path | None, environ: Mapping[str, str] | None = None
 ) -> Credentials:
-    """Pick the cluster and key: ``--es-url``, else ``--es-config`` (WIMBD's es_config.yml), else the environment.
+    """Pick the cluster and key: ``es_url``, else ``es_config`` (WIMBD's es_config.yml), else the environment.
 
     The API key comes from the config file when it has one, else from ``ES_API_KEY`` (as in WIMBD).
     """
     environ = os.environ if environ is None else environ
     env_key = environ.get(ENV_API_KEY) or None
     if es_url:
-        return Credentials(cloud_id=None, url=es_url, api_key=env_key, origin="--es-url")
+        return Credentials(cloud_id=None, url=es_url, api_key=env_key, origin="es_url")
     if es_config is not None:
         data = read_mapping_file(es_config)
         if not isinstance(data, dict):
@@ -76,13 +84,13 @@ def resolve_credentials(
         return Credentials(cloud_id=cloud_id.strip(), url=None, api_key=api_key.strip(), origin=str(es_config))
     cloud_id = environ.get(ENV_CLOUD_ID) or None
     if cloud_id and not env_key:
-        problem = f"{ENV_CLOUD_ID} is set but {ENV_API_KEY} is not set (WIMBD's API key); {OTHER_SOURCES_HINT}"
-        raise InputError("--source wimbd", problem)
+        raise CredentialsMissing(
+            f"wimbd: {ENV_CLOUD_ID} is set but {ENV_API_KEY} is not set (WIMBD's API key); {OTHER_SOURCES_HINT}"
+        )
     if not cloud_id:
-        raise InputError(
-            "--source wimbd",
-            f"no Elasticsearch credentials: set {ENV_CLOUD_ID} and {ENV_API_KEY} (WIMBD's), give --es-config "
-            f"es_config.yml, or --es-url URL for a self-hosted cluster; {OTHER_SOURCES_HINT}",
+        raise CredentialsMissing(
+            f"wimbd: no Elasticsearch credentials: set {ENV_CLOUD_ID} and {ENV_API_KEY} (WIMBD's), give WIMBD's "
+            f"es_config.yml, or the URL of a self-hosted cluster; {OTHER_SOURCES_HINT}"
         )
     return Credentials(cloud_id=cloud_id.strip(), url=None, api_key=env_key.strip(), origin=ENV_CLOUD_ID)
 
@@ -110,6 +118,8 @@ class ElasticsearchBackend:
             else:
                 self.client = Elasticsearch(cloud_id=credentials.cloud_id, **options)
         except ValueError as exc:
+            if credentials.url:
+                raise ParameterError("es_url", f"cannot connect: {exc}") from None
             raise InputError(credentials.origin, f"cannot connect: {exc}") from None
         node = self.client.transport.node_pool.all()[0]
         self.endpoint = node.base_url
@@ -210,3 +220,37 @@ def _server_message(body: Any, fallback: str) -> str:
     else:
         text = str(fallback)
     return " ".join(text.split())
+
+
+@register(
+    Source.wimbd,
+    "documents whose text holds the phrase, in WIMBD's Elasticsearch index of C4 (the paper's counts)",
+    count_kinds=(CountKind.documents,),
+    count_refusal="wimbd counts documents (as WIMBD); occurrences: the corpus or infinigram source",
+    counts_are="documents whose 'text' matches the phrase (Elasticsearch match_phrase), as WIMBD counts",
+    default_index=WIMBD_INDEX,
+    options=("es_url", "es_config"),
+)
+def count_wimbd(request: CountRequest) -> Counted:
+    options = request.options
+    credentials = resolve_credentials(options.es_url, options.es_config)
+    concurrency = options.concurrency or DEFAULT_CONCURRENCY
+    backend = ElasticsearchBackend(credentials, request.index, concurrency=concurrency, timeout=options.timeout)
+    facts = {
+        "filter": index_filter(backend.index),
+        "query_body": phrase_query("{query}", backend.index),
+        "endpoint": backend.endpoint,
+        "client": f"elasticsearch-py {_package_version('elasticsearch')}",
+    }
+    counted = count_remote(backend, request, batch_size=options.batch_size)
+    counted.facts = facts
+    return counted
+
+
+def _package_version(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "unknown"

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from fomo_order.frequencies.sources import Counted, CountRequest, Source, register
+
 SCALE = 1_000_000_000
 UNIT = "occurrences per 10^9 words (wordfreq estimate)"
 
@@ -27,3 +29,17 @@ def wordfreq_version() -> str:
         return version("wordfreq")
     except PackageNotFoundError:
         return "unknown"
+
+
+@register(
+    Source.wordfreq,
+    "an offline estimate from the wordfreq package's word lists (not C4)",
+    count_kinds=(),
+    count_refusal="wordfreq gives an estimate of frequency, neither documents nor occurrences",
+    counts_are=f"{UNIT}; an estimate from the wordfreq package's word lists, NOT counts in C4",
+    default_index="en",
+    records="estimate",
+)
+def count_wordfreq(request: CountRequest) -> Counted:
+    counts = wordfreq_counts(request.queries, request.index or "en")
+    return Counted(counts=counts, facts={"wordfreq_version": wordfreq_version()}, fetched=len(counts))

@@ -115,9 +115,10 @@ def _inputs(catalog: Catalog, given: dict[str, Any]) -> tuple[dict[str, Any], di
 
                 files["embeddings_sidecar"] = input_record(sidecar_path(value))
         elif isinstance(value, Mapping):
-            from fomo_order.artifacts.scores import values_for
+            from fomo_order.artifacts.per_concept import concept_values
 
-            arrays[name] = values_for(name, dict(value), concept_ids, what=name.rstrip("s"))
+            what = name.rstrip("s")
+            arrays[name] = concept_values(name, dict(value), concept_ids, what, non_negative=name == "counts")
         else:
             arrays[name] = _checked_array(name, value, len(concept_ids))
     return arrays, files
@@ -128,7 +129,7 @@ _FILE_KEY = {"counts": "frequencies", "scores": "scores", "embeddings": "embeddi
 
 def _read_input(name: str, path: str | Path, concept_ids: Sequence[str]) -> np.ndarray:
     if name == "counts":
-        from fomo_order.values import read_counts
+        from fomo_order.artifacts.freqs import read_counts
 
         return read_counts(path, concept_ids)
     if name == "scores":

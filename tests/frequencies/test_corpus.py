@@ -1,4 +1,4 @@
-"""fetch-frequencies --source corpus: phrase counts in local files, checked against a simple independent count."""
+"""The corpus source (library): phrase counts in local files, checked against a simple independent count."""
 
 from __future__ import annotations
 
@@ -13,13 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fomo_order.catalog import load_catalog
+from fomo_order.errors import InputError
+from fomo_order.frequencies import FetchOptions, FetchSummary, fetch_frequencies
 from tests.conftest import shared_path
-
-
-@pytest.fixture(autouse=True)
-def private_cache(monkeypatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
-
 
 # An independent reference: the tokenization rules written out as a plain character loop, and phrases
 # counted with n-gram tables. Slow, obviously right, and shares no code with the numba kernels.
@@ -128,21 +125,20 @@ def write_jsonl(path: Path, documents: list[str], compress: bool = False) -> Pat
     return path
 
 
-def corpus_fetch(run_cli, catalog: Path, out: Path, cache: Path, *extra: object):
-    return run_cli("fetch-frequencies", catalog, "-o", out, "--source", "corpus", "--cache-dir", cache, *extra)
+def corpus_fetch(catalog: Path, cache: Path, *corpus: Path, **options: object) -> tuple[dict, FetchSummary]:
+    """The library call that ``fetch-frequencies --source corpus --corpus ... --cache-dir CACHE`` makes."""
+    settings = FetchOptions(source="corpus", corpus=corpus, cache_dir=cache, **options)
+    return fetch_frequencies(load_catalog(catalog), settings)
 
 
-def test_counts_all_fomo_class_names_in_the_c4_sample_exactly_as_the_reference(run_cli, tmp_path: Path) -> None:
+def test_counts_all_fomo_class_names_in_the_c4_sample_exactly_as_the_reference(tmp_path: Path) -> None:
     sample = shared_path("corpus", "c4-sample.00000-of-00001.json.gz")
     lists = shared_path("fif", "datasets")
     with gzip.open(sample, "rt", encoding="utf-8") as handle:
         documents = [json.loads(line)["text"] for line in handle]
     results = {}
     for kind in ("documents", "occurrences"):
-        out = tmp_path / f"{kind}.json"
-        result = corpus_fetch(run_cli, lists, out, tmp_path / "cache", "--corpus", sample, "--count", kind)
-        assert result.exit_code == 0, result.output
-        results[kind] = json.loads(out.read_text(encoding="utf-8"))
+        results[kind] = corpus_fetch(lists, tmp_path / "cache", sample, count=kind)[0]
     queries = results["documents"]["queries"]
     assert len(queries) == 18381
     phrases = sorted(set(queries.values()))
@@ -203,7 +199,7 @@ def test_a_phrase_never_spans_two_documents() -> None:
     assert counts == {"black footed": 1}
 
 
-def test_file_formats_directories_and_parallel_processes(run_cli, tmp_path: Path) -> None:
+def test_file_formats_directories_and_parallel_processes(tmp_path: Path) -> None:
     catalog = write_catalog(tmp_path / "catalog.json", ["red apple", "pear", "plum tree", "nothing here"])
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -215,21 +211,16 @@ def test_file_formats_directories_and_parallel_processes(run_cli, tmp_path: Path
     expected = {"D+++red apple": 3, "D+++pear": 3, "D+++plum tree": 2, "D+++nothing here": 0}
     outputs = []
     for processes in (1, 2):
-        out = tmp_path / f"freqs{processes}.json"
-        result = corpus_fetch(
-            run_cli, catalog, out, tmp_path / f"cache{processes}", "--corpus", corpus, "--concurrency", processes
-        )
-        assert result.exit_code == 0, result.output
-        freqs = json.loads(out.read_text(encoding="utf-8"))
+        freqs, summary = corpus_fetch(catalog, tmp_path / f"cache{processes}", corpus, concurrency=processes)
         assert freqs["counts"] == expected
         assert freqs["meta"]["documents"] == 3 + 1 + 3 + 1
         assert [Path(f["path"]).name for f in freqs["meta"]["corpus"]] == ["a.jsonl", "b.json.gz", "c.txt", "d.txt.gz"]
-        outputs.append(out.read_bytes())
+        assert freqs["meta"]["count"] == "documents" and freqs["meta"]["index"] is None
+        assert summary.notes == ["scanned 4 of 4 corpus files"]
+        outputs.append(freqs)
     assert outputs[0] == outputs[1]
-    out = tmp_path / "occurrences.json"
-    result = corpus_fetch(run_cli, catalog, out, tmp_path / "c", "--corpus", corpus, "--count", "occurrences")
-    assert result.exit_code == 0, result.output
-    assert json.loads(out.read_text(encoding="utf-8"))["counts"]["D+++pear"] == 4
+    occurrences, _ = corpus_fetch(catalog, tmp_path / "c", corpus, count="occurrences")
+    assert occurrences["counts"]["D+++pear"] == 4 and occurrences["meta"]["count"] == "occurrences"
 
 
 @pytest.mark.parametrize(
@@ -241,29 +232,24 @@ def test_file_formats_directories_and_parallel_processes(run_cli, tmp_path: Path
         ("truncated.jsonl.gz", gzip.compress(b'{"text": "a"}\n' * 100)[:40], "not a readable gzip file"),
     ],
 )
-def test_unreadable_corpus_file_is_one_line_naming_it(run_cli, tmp_path: Path, name, content, problem) -> None:
+def test_unreadable_corpus_file_is_an_error_naming_it(tmp_path: Path, name, content, problem) -> None:
     catalog = write_catalog(tmp_path / "catalog.json", ["ok"])
     bad = tmp_path / name
     bad.write_bytes(content)
-    out = tmp_path / "freqs.json"
-    result = corpus_fetch(run_cli, catalog, out, tmp_path / "cache", "--corpus", bad)
-    assert result.exit_code == 2
-    assert result.stderr.startswith(f"error: {bad}: ") and problem in result.stderr
-    assert result.stderr.count("\n") == 1
-    assert not out.exists()
+    with pytest.raises(InputError) as unreadable:
+        corpus_fetch(catalog, tmp_path / "cache", bad)
+    assert unreadable.value.source == str(bad) and problem in unreadable.value.problem
 
 
-def test_cache_rescans_only_new_or_changed_files_and_missing_phrases(run_cli, tmp_path: Path) -> None:
-    cache, out = tmp_path / "cache", tmp_path / "freqs.json"
+def test_cache_rescans_only_new_or_changed_files_and_missing_phrases(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
     catalog = write_catalog(tmp_path / "catalog.json", ["apple", "pear"])
     first = write_jsonl(tmp_path / "one.jsonl", ["apple pie", "pear"])
     second = write_jsonl(tmp_path / "two.jsonl", ["apple"])
 
     def run(*paths: Path, catalog_path: Path = catalog) -> tuple[str, dict]:
-        args = [a for p in paths for a in ("--corpus", p)]
-        result = corpus_fetch(run_cli, catalog_path, out, cache, *args)
-        assert result.exit_code == 0, result.output
-        return result.stderr, json.loads(out.read_text(encoding="utf-8"))["counts"]
+        freqs, summary = corpus_fetch(catalog_path, cache, *paths)
+        return "; ".join(summary.notes), freqs["counts"]
 
     log, counts = run(first)
     assert "scanned 1 of 1 corpus files" in log and counts == {"D+++apple": 1, "D+++pear": 1}

@@ -1,4 +1,4 @@
-"""fetch-frequencies --source wimbd against a loopback stand-in Elasticsearch 8 (never the internet)."""
+"""The wimbd source (library) against a loopback stand-in Elasticsearch 8 (never the internet)."""
 
 from __future__ import annotations
 
@@ -10,17 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.freq_standin import C4_OTHER_SUBSETS, ElasticsearchStandIn, Fault, es_count
-
-
-@pytest.fixture(autouse=True)
-def quiet_environment(monkeypatch, tmp_path: Path) -> None:
-    """No real credentials, short backoff, and a cache that can never be the user's own."""
-    for name in ("ES_CLOUD_ID", "ES_API_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("FOMO_ORDER_BACKOFF_BASE", "0.01")
-    monkeypatch.setenv("FOMO_ORDER_BACKOFF_CAP", "0.05")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+from fomo_order.catalog import load_catalog
+from fomo_order.errors import InputError, ParameterError
+from fomo_order.frequencies import FetchFailed, FetchOptions, FetchSummary, fetch_frequencies
+from fomo_order.frequencies.wimbd import CredentialsMissing
+from fomo_order.testing.standins import C4_OTHER_SUBSETS, ElasticsearchStandIn, Fault, es_count
 
 
 @pytest.fixture
@@ -43,8 +37,9 @@ def catalog_file(tmp_path: Path, concepts: int = 60) -> Path:
     return path
 
 
-def fetch(run_cli, catalog: Path, out: Path, url: str, cache: Path, *extra: object):
-    return run_cli("fetch-frequencies", catalog, "-o", out, "--es-url", url, "--cache-dir", cache, *extra)
+def fetch(catalog: Path, url: str, cache: Path | None, **options: object) -> tuple[dict, FetchSummary]:
+    """The library call that ``fetch-frequencies --es-url URL --cache-dir CACHE`` makes."""
+    return fetch_frequencies(load_catalog(catalog), FetchOptions(es_url=url, cache_dir=cache, **options))
 
 
 def msearch_pairs(request) -> list[tuple[dict, dict]]:
@@ -52,11 +47,8 @@ def msearch_pairs(request) -> list[tuple[dict, dict]]:
     return list(zip(lines[0::2], lines[1::2], strict=True))
 
 
-def test_counts_every_concept_with_wimbds_query_in_batches(run_cli, es, tmp_path: Path) -> None:
-    catalog, out = catalog_file(tmp_path, concepts=60), tmp_path / "freqs.json"
-    result = fetch(run_cli, catalog, out, es.url, tmp_path / "cache", "--batch-size", 20)
-    assert result.exit_code == 0, result.output
-    freqs = json.loads(out.read_text(encoding="utf-8"))
+def test_counts_every_concept_with_wimbds_query_in_batches(es, tmp_path: Path) -> None:
+    freqs, summary = fetch(catalog_file(tmp_path, concepts=60), es.url, tmp_path / "cache", batch_size=20)
     assert list(freqs) == ["meta", "queries", "counts"]
     ids = list(freqs["queries"])
     assert ids[:3] == ["FRUIT+++apple", "FRUIT+++Black-footed pear", "THINGS+++apple fruit"]
@@ -69,11 +61,12 @@ def test_counts_every_concept_with_wimbds_query_in_batches(run_cli, es, tmp_path
     assert meta["filter"] == {"term": {"subset": "en"}}
     assert meta["query_templates"] == {"FRUIT": "{} fruit", "THINGS": "{}"}
     assert meta["client"].startswith("elasticsearch-py 8.")
-    assert meta["tool"].startswith("fomo-order ")
+    assert (meta["tool"], meta["command"], meta["argv"]) == ("fomo-order", "fetch-frequencies", None)
 
     distinct = 59  # "apple fruit" is one query for two concepts
     requests = es.requests
-    assert len(requests) == math.ceil(distinct / 20)
+    assert len(requests) == math.ceil(distinct / 20) == summary.requests
+    assert (summary.concepts, summary.distinct_queries, summary.fetched, summary.from_cache) == (60, 59, 59, 0)
     asked = es.phrases_asked()
     assert len(asked) == distinct and set(asked.values()) == {1}
     for request in requests:
@@ -89,10 +82,8 @@ def test_counts_every_concept_with_wimbds_query_in_batches(run_cli, es, tmp_path
             }
 
 
-def test_the_en_filter_belongs_to_c4_only(run_cli, es, tmp_path: Path) -> None:
-    catalog, out = catalog_file(tmp_path, concepts=10), tmp_path / "freqs.json"
-    assert fetch(run_cli, catalog, out, es.url, tmp_path / "cache", "--index", "other").exit_code == 0
-    freqs = json.loads(out.read_text(encoding="utf-8"))
+def test_the_en_filter_belongs_to_c4_only(es, tmp_path: Path) -> None:
+    freqs, _ = fetch(catalog_file(tmp_path, concepts=10), es.url, tmp_path / "cache", index="other")
     assert freqs["meta"]["index"] == "other" and freqs["meta"]["filter"] is None
     for request in es.requests:
         assert request.path.split("?")[0] == "/other/_msearch"
@@ -102,25 +93,41 @@ def test_the_en_filter_belongs_to_c4_only(run_cli, es, tmp_path: Path) -> None:
     assert all(count < C4_OTHER_SUBSETS for count in freqs["counts"].values())
 
 
-def test_several_requests_in_flight_but_no_more_than_asked(run_cli, tmp_path: Path) -> None:
-    catalog, out = catalog_file(tmp_path, concepts=83), tmp_path / "freqs.json"
+def test_several_requests_in_flight_but_no_more_than_asked(tmp_path: Path) -> None:
     with ElasticsearchStandIn(latency=0.25) as slow:
-        result = fetch(run_cli, catalog, out, slow.url, tmp_path / "cache", "--batch-size", 10, "--concurrency", 3)
-        assert result.exit_code == 0, result.output
+        fetch(catalog_file(tmp_path, concepts=83), slow.url, tmp_path / "cache", batch_size=10, concurrency=3)
         assert 2 <= slow.max_in_flight <= 3
         assert len(slow.requests) == 9
 
 
-def test_transient_faults_are_retried_and_change_no_count(run_cli, es, tmp_path: Path) -> None:
-    catalog, out = catalog_file(tmp_path, concepts=120), tmp_path / "freqs.json"
+class Notes:
+    """A Reporter that keeps what it is told."""
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+        self.phases: list[tuple[int, str, str]] = []
+        self.done = 0
+
+    def start(self, total: int, description: str, unit: str) -> None:
+        self.phases.append((total, description, unit))
+
+    def advance(self, amount: int) -> None:
+        self.done += amount
+
+    def note(self, message: str) -> None:
+        self.notes.append(message)
+
+    def finish(self) -> None:
+        pass
+
+
+def test_transient_faults_are_retried_and_change_no_count(es, tmp_path: Path) -> None:
     faults = ("429", "500", "503", "timeout", "malformed", "drop", "error-item")
     for kind in faults:  # each fault hits one batch, whose next try goes through
         es.inject(Fault(kind, retry_after=0.6 if kind == "429" else None, seconds=1.5, status=429), Fault("ok"))
-    result = fetch(
-        run_cli, catalog, out, es.url, tmp_path / "cache", "--batch-size", 10, "--concurrency", 1, "--timeout", 0.5
-    )
-    assert result.exit_code == 0, result.output
-    freqs = json.loads(out.read_text(encoding="utf-8"))
+    reporter = Notes()
+    options = FetchOptions(es_url=es.url, cache_dir=tmp_path / "cache", batch_size=10, concurrency=1, timeout=0.5)
+    freqs, _ = fetch_frequencies(load_catalog(catalog_file(tmp_path, concepts=120)), options, reporter)
     assert all(freqs["counts"][cid] == es_count(q) for cid, q in freqs["queries"].items())
     requests = es.requests
     faulted = [r.fault for r in requests if r.fault not in (None, "ok")]
@@ -132,93 +139,78 @@ def test_transient_faults_are_retried_and_change_no_count(run_cli, es, tmp_path:
     # A per-item 429 inside an _msearch answer retries that query alone.
     item_fault = next(i for i, r in enumerate(requests) if r.fault == "error-item")
     assert requests[item_fault + 1].phrases == requests[item_fault].phrases[:1]
-    assert "retrying" in result.stderr
+    # Progress goes through the reporter: one phase over the distinct queries, every retry a note.
+    assert reporter.phases == [(119, f"counting 119 queries ({es.url})", "queries")] and reporter.done == 119
+    assert len(reporter.notes) == len(faults) and all("retrying" in note for note in reporter.notes)
 
 
-def test_gives_up_after_bounded_tries_keeps_the_rest_and_a_rerun_asks_only_for_the_missing(
-    run_cli, es, tmp_path: Path
-) -> None:
-    catalog, out, cache = catalog_file(tmp_path, concepts=40), tmp_path / "freqs.json", tmp_path / "cache"
+def test_gives_up_after_bounded_tries_keeps_the_rest_and_a_rerun_asks_only_for_the_missing(es, tmp_path: Path) -> None:
+    catalog, cache = catalog_file(tmp_path, concepts=40), tmp_path / "cache"
     es.inject(Fault("500"), Fault("500"), Fault("500"))
-    args = ("--batch-size", 10, "--concurrency", 1, "--tries", 3)
-    result = fetch(run_cli, catalog, out, es.url, cache, *args)
-    assert result.exit_code == 3, result.output
-    assert not out.exists()
+    options = {"batch_size": 10, "concurrency": 1, "tries": 3}
+    with pytest.raises(FetchFailed) as failed:
+        fetch(catalog, es.url, cache, **options)
     failed_batch = es.requests[0].phrases
-    assert len(failed_batch) == 10
-    error_line = result.stderr.strip().splitlines()[-1]
-    assert error_line.startswith("error: 10 of 39 queries have no count")
-    assert "HTTP 500" in error_line and "gave up after 3 tries" in error_line and "rerun" in error_line
-    assert f"no count for {failed_batch[0]!r}" in result.stderr
+    assert len(failed_batch) == 10 and sorted(failed.value.failed) == sorted(failed_batch)
+    message = str(failed.value)
+    assert message.startswith("10 of 39 queries have no count")
+    assert "HTTP 500" in message and "gave up after 3 tries" in message and "rerun" in message
 
     es.clear()
-    result = fetch(run_cli, catalog, out, es.url, cache, *args)
-    assert result.exit_code == 0, result.output
+    freqs, summary = fetch(catalog, es.url, cache, **options)
     assert sorted(es.phrases_asked()) == sorted(failed_batch)
-    freqs = json.loads(out.read_text(encoding="utf-8"))
+    assert (summary.from_cache, summary.fetched) == (29, 10)
     assert all(freqs["counts"][cid] == es_count(q) for cid, q in freqs["queries"].items())
 
 
-def test_a_query_the_server_refuses_after_others_succeeded_fails_alone(run_cli, es, tmp_path: Path) -> None:
-    catalog, out = catalog_file(tmp_path, concepts=30), tmp_path / "freqs.json"
+def test_a_query_the_server_refuses_after_others_succeeded_fails_alone(es, tmp_path: Path) -> None:
     es.inject(Fault("ok"), Fault("error-item", status=400))
-    result = fetch(run_cli, catalog, out, es.url, tmp_path / "cache", "--batch-size", 10, "--concurrency", 1)
-    assert result.exit_code == 3, result.output
+    with pytest.raises(FetchFailed) as failed:
+        fetch(catalog_file(tmp_path, concepts=30), es.url, tmp_path / "cache", batch_size=10, concurrency=1)
     refused = es.requests[1].phrases[0]
-    assert f"no count for {refused!r}: HTTP 400: query_shard_exception: failed to create query" in result.stderr
-    assert "1 of 29 queries have no count" in result.stderr
-    assert not out.exists()
+    assert failed.value.failed == {refused: "HTTP 400: query_shard_exception: failed to create query"}
+    assert "1 of 29 queries have no count" in str(failed.value)
 
 
-def test_refused_credentials_are_reported_as_the_server_said_in_one_line(run_cli, monkeypatch, tmp_path: Path) -> None:
-    catalog, out = catalog_file(tmp_path, concepts=10), tmp_path / "freqs.json"
+def test_refused_credentials_are_reported_as_the_server_said(monkeypatch, tmp_path: Path) -> None:
+    catalog = catalog_file(tmp_path, concepts=10)
     monkeypatch.setenv("ES_API_KEY", "wrong-key")
     with ElasticsearchStandIn(api_key="right-key") as locked:
-        result = fetch(run_cli, catalog, out, locked.url, tmp_path / "cache")
-        assert result.exit_code == 2
-        assert result.stderr.count("\n") == 1
-        assert result.stderr.startswith(f"error: {locked.url}")
-        assert "HTTP 401: security_exception: unable to authenticate with provided credentials" in result.stderr
-        assert not out.exists()
+        with pytest.raises(InputError) as refused:
+            fetch(catalog, locked.url, tmp_path / "cache")
+        assert str(refused.value).startswith(f"{locked.url}")
+        assert "HTTP 401: security_exception: unable to authenticate with provided credentials" in str(refused.value)
         assert all(r.headers.get("authorization") == "ApiKey wrong-key" for r in locked.requests)
 
         monkeypatch.setenv("ES_API_KEY", "right-key")
-        assert fetch(run_cli, catalog, out, locked.url, tmp_path / "cache").exit_code == 0
+        fetch(catalog, locked.url, tmp_path / "cache")
 
 
-def test_unknown_index_is_reported_as_the_server_said_in_one_line(run_cli, es, tmp_path: Path) -> None:
-    catalog, out = catalog_file(tmp_path, concepts=10), tmp_path / "freqs.json"
-    result = fetch(run_cli, catalog, out, es.url, tmp_path / "cache", "--index", "c5")
-    assert result.exit_code == 2
-    assert result.stderr.strip() == f"error: {es.url}: HTTP 404: index_not_found_exception: no such index [c5]"
-    assert not out.exists()
+def test_unknown_index_is_reported_as_the_server_said(es, tmp_path: Path) -> None:
+    with pytest.raises(InputError) as refused:
+        fetch(catalog_file(tmp_path, concepts=10), es.url, tmp_path / "cache", index="c5")
+    assert str(refused.value) == f"{es.url}: HTTP 404: index_not_found_exception: no such index [c5]"
 
 
-def test_a_server_that_is_not_elasticsearch_is_refused(run_cli, tmp_path: Path) -> None:
-    catalog, out = catalog_file(tmp_path, concepts=10), tmp_path / "freqs.json"
-    with ElasticsearchStandIn(product_header=False) as impostor:
-        result = fetch(run_cli, catalog, out, impostor.url, tmp_path / "cache")
-    assert result.exit_code == 2
-    assert "server is not Elasticsearch" in result.stderr and "X-Elastic-Product" in result.stderr
-    assert not out.exists()
+def test_a_server_that_is_not_elasticsearch_is_refused(tmp_path: Path) -> None:
+    with ElasticsearchStandIn(product_header=False) as impostor, pytest.raises(InputError) as refused:
+        fetch(catalog_file(tmp_path, concepts=10), impostor.url, tmp_path / "cache")
+    assert "server is not Elasticsearch" in str(refused.value) and "X-Elastic-Product" in str(refused.value)
 
 
-def test_missing_credentials_name_every_way_to_give_them(run_cli, monkeypatch, tmp_path: Path) -> None:
-    catalog, out = catalog_file(tmp_path, concepts=5), tmp_path / "freqs.json"
-    result = run_cli("fetch-frequencies", catalog, "-o", out, "--cache-dir", tmp_path / "cache")
-    assert result.exit_code == 2
-    line = result.stderr.strip()
-    assert "\n" not in line
-    for name in ("ES_CLOUD_ID", "ES_API_KEY", "--es-url", "--es-config", "infinigram", "corpus", "wordfreq"):
-        assert name in line
+def test_missing_credentials_say_what_is_missing_in_the_librarys_words(monkeypatch, tmp_path: Path) -> None:
+    catalog = load_catalog(catalog_file(tmp_path, concepts=5))
+    with pytest.raises(CredentialsMissing) as missing:
+        fetch_frequencies(catalog, FetchOptions(cache_dir=tmp_path / "cache"))
+    assert missing.value.parameter == "source" and "--" not in missing.value.problem
+    for name in ("ES_CLOUD_ID", "ES_API_KEY", "es_config.yml", "infinigram", "corpus", "wordfreq"):
+        assert name in missing.value.problem
     monkeypatch.setenv("ES_CLOUD_ID", "deployment:" + base64.b64encode(b"example.com$abc$def").decode())
-    result = run_cli("fetch-frequencies", catalog, "-o", out, "--cache-dir", tmp_path / "cache")
-    assert result.exit_code == 2 and "ES_API_KEY is not set" in result.stderr
-    assert not out.exists()
+    with pytest.raises(CredentialsMissing, match="ES_API_KEY is not set"):
+        fetch_frequencies(catalog, FetchOptions(cache_dir=tmp_path / "cache"))
 
 
 def test_credentials_from_wimbd_config_file_and_environment(monkeypatch, tmp_path: Path) -> None:
-    from fomo_order.errors import InputError
     from fomo_order.frequencies.wimbd import ElasticsearchBackend, resolve_credentials
 
     cloud_id = "wimbd:" + base64.b64encode(b"us-central1.gcp.cloud.es.io$957e9820$8d7c49").decode()
@@ -262,35 +254,46 @@ def test_client_is_the_8x_line_that_an_8x_server_accepts(es) -> None:
     assert b"media_type_header_exception" in refused.value.read()
 
 
-def test_cache_answers_a_rerun_refresh_asks_again_and_the_index_is_part_of_the_key(run_cli, es, tmp_path) -> None:
+def test_cache_answers_a_rerun_refresh_asks_again_and_the_index_is_part_of_the_key(es, tmp_path) -> None:
     catalog, cache = catalog_file(tmp_path, concepts=25), tmp_path / "cache"
-    first, second = tmp_path / "first.json", tmp_path / "second.json"
-    assert fetch(run_cli, catalog, first, es.url, cache).exit_code == 0
+    first, _ = fetch(catalog, es.url, cache)
     es.clear()
-    result = fetch(run_cli, catalog, second, es.url, cache)
-    assert result.exit_code == 0 and es.requests == []
-    assert "24 from cache, 0 counted" in result.stderr
-    assert first.read_bytes() == second.read_bytes()
-    assert fetch(run_cli, catalog, second, es.url, cache, "--refresh").exit_code == 0
+    second, summary = fetch(catalog, es.url, cache)
+    assert es.requests == [] and (summary.from_cache, summary.fetched, summary.requests) == (24, 0, 0)
+    assert first == second
+    fetch(catalog, es.url, cache, refresh=True)
     assert len(es.phrases_asked()) == 24
     es.clear()
-    assert fetch(run_cli, catalog, second, es.url, cache, "--index", "other").exit_code == 0
+    fetch(catalog, es.url, cache, index="other")
     assert len(es.phrases_asked()) == 24
     assert (cache / "frequencies.sqlite3").exists()
 
 
-def test_cache_defaults_to_xdg_cache_home(run_cli, es, tmp_path: Path) -> None:
-    catalog, out = catalog_file(tmp_path, concepts=5), tmp_path / "freqs.json"
-    assert run_cli("fetch-frequencies", catalog, "-o", out, "--es-url", es.url).exit_code == 0
+def test_cache_defaults_to_xdg_cache_home(es, tmp_path: Path) -> None:
+    fetch(catalog_file(tmp_path, concepts=5), es.url, None)
     assert (tmp_path / "xdg-cache" / "fomo-order" / "frequencies.sqlite3").exists()
 
 
-def test_a_server_that_is_down_stops_the_run_early(run_cli, tmp_path: Path) -> None:
+def test_offline_counts_come_from_the_cache_and_no_request_is_sent(es, tmp_path: Path) -> None:
+    catalog, cache = load_catalog(catalog_file(tmp_path, concepts=25)), tmp_path / "cache"
+    options = FetchOptions(es_url=es.url, cache_dir=cache)
+    with pytest.raises(FetchFailed) as failed:  # nothing cached yet, and the cache is not even created
+        fetch_frequencies(catalog, options, offline=True)
+    assert len(failed.value.failed) == 24 and "offline run asks no server" in str(failed.value)
+    assert not cache.exists() and es.requests == []
+    online, _ = fetch_frequencies(catalog, options)
+    es.clear()
+    offline, summary = fetch_frequencies(catalog, options, offline=True)
+    assert offline == online and summary.from_cache == 24 and es.requests == []
+    with pytest.raises(ParameterError) as both:
+        fetch_frequencies(catalog, FetchOptions(es_url=es.url, cache_dir=cache, refresh=True), offline=True)
+    assert both.value.parameter == "refresh" and es.requests == []
+
+
+def test_a_server_that_is_down_stops_the_run_early(tmp_path: Path) -> None:
     with ElasticsearchStandIn() as gone:
         url = gone.url  # a loopback port that refuses connections once the server is stopped
-    catalog, out = catalog_file(tmp_path, concepts=100), tmp_path / "freqs.json"
-    result = fetch(run_cli, catalog, out, url, tmp_path / "cache", "--batch-size", 5, "--tries", 2, "--concurrency", 1)
-    assert result.exit_code == 3
-    assert "stopped early: 3 requests in a row failed: connection failed" in result.stderr
-    assert "99 of 99 queries have no count" in result.stderr
-    assert not out.exists()
+    with pytest.raises(FetchFailed) as failed:
+        fetch(catalog_file(tmp_path, concepts=100), url, tmp_path / "cache", batch_size=5, tries=2, concurrency=1)
+    assert "stopped early: 3 requests in a row failed: connection failed" in str(failed.value)
+    assert "99 of 99 queries have no count" in str(failed.value)

@@ -9,7 +9,8 @@
 Faults are queued with :meth:`StandIn.inject` and consumed one per request, in order: ``Fault("429",
 retry_after=1)``, ``Fault("500")``, ``Fault("timeout", seconds=2)``, ``Fault("malformed")``, ``Fault("drop")``.
 Every request is logged (the phrases it asked for), so tests can tell what was asked and how often.
-Used by the tests and by ``benchmarks/bench_frequencies.py``; standard library only.
+Used by the tests and by ``benchmarks/bench_frequencies.py`` (shipped in the package so that both import it
+the same way; the tool never imports it); standard library only.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class Request:
     received_at: float = 0.0
     answered: bool = False
     fault: str | None = None
+    client_port: int = 0  # which connection it came on (a kept-alive connection sends many requests)
 
 
 @dataclass
@@ -64,6 +66,7 @@ class _State:
     lock: threading.Lock = field(default_factory=threading.Lock)
     in_flight: int = 0
     max_in_flight: int = 0
+    connections: set = field(default_factory=set)  # open client sockets
 
 
 class _Server(ThreadingHTTPServer):
@@ -112,6 +115,20 @@ class StandIn:
         """The most requests the server was handling at one time."""
         with self.state.lock:
             return self.state.max_in_flight
+
+    def close_idle_connections(self) -> None:
+        """Close every kept-alive connection, as a server does after an idle timeout."""
+        with self.state.lock:
+            connections = list(self.state.connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            with self.state.lock:
+                if not self.state.connections:
+                    return
+            time.sleep(0.01)
 
     def clear(self) -> None:
         with self.state.lock:
@@ -163,6 +180,17 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
+    def setup(self) -> None:
+        super().setup()
+        with self.owner.state.lock:
+            self.owner.state.connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.owner.state.lock:
+            self.owner.state.connections.discard(self.connection)
+        with contextlib.suppress(OSError):
+            super().finish()
+
     def do_GET(self) -> None:
         self._serve()
 
@@ -188,7 +216,12 @@ class _Handler(BaseHTTPRequestHandler):
         owner = self.owner
         status, headers, payload, phrases = owner.respond(self, self.path, body)
         request = Request(
-            path=self.path, phrases=phrases, headers=dict(self.headers.items()), body=body, received_at=time.monotonic()
+            path=self.path,
+            phrases=phrases,
+            headers=dict(self.headers.items()),
+            body=body,
+            received_at=time.monotonic(),
+            client_port=self.client_address[1],
         )
         fault = owner._next_fault() if status == 200 else None
         request.fault = fault.kind if fault else None

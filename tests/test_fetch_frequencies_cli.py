@@ -1,0 +1,185 @@
+"""``fomo-order fetch-frequencies``: parsing, one-line messages in flags, exit codes, ``--check``, ``--quiet``.
+
+What the sources count is tested on the library (tests/frequencies/); here only what the CLI adds.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from fomo_order.testing.standins import ElasticsearchStandIn, Fault, InfinigramStandIn
+from tests.conftest import DEMO_CATALOG, REPO
+
+
+@pytest.fixture(autouse=True)
+def quiet_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("ES_CLOUD_ID", "ES_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("FOMO_ORDER_BACKOFF_BASE", "0.01")
+    monkeypatch.setenv("FOMO_ORDER_BACKOFF_CAP", "0.05")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+
+
+@pytest.fixture
+def es():
+    with ElasticsearchStandIn() as server:
+        yield server
+
+
+def catalog_file(tmp_path: Path, names: list[str]) -> Path:
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps({"datasets": [{"name": "D", "classes": names}]}), encoding="utf-8")
+    return path
+
+
+def one_line_error(result) -> str:
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("error: ")
+    return result.stderr.strip()
+
+
+@pytest.mark.parametrize(
+    ("extra", "problem"),
+    [
+        (("--source", "wimbd", "--corpus", "x.json"), "--corpus: is for the corpus source, not wimbd"),
+        (("--source", "corpus", "--es-url", "http://x"), "--es-url: is for the wimbd source, not corpus"),
+        (("--source", "wordfreq", "--api-url", "http://x"), "--api-url: is for the infinigram source"),
+        (("--source", "wimbd", "--case", "exact"), "--case: is for the infinigram source, not wimbd"),
+        (("--source", "wimbd", "--count", "occurrences"), "--count: wimbd counts documents"),
+        (("--source", "wordfreq", "--count", "documents"), "--count: wordfreq gives an estimate"),
+        (("--source", "corpus"), "--corpus: the corpus source needs at least one corpus file or directory"),
+        (("--source", "corpus", "--corpus", "missing.json"), "missing.json: corpus path not found"),
+        (("--source", "corpus", "--corpus", ".", "--index", "c4"), "--index: is not used by the corpus source"),
+        (("--source", "infinigram", "--api-url", "ftp://x"), "--api-url: 'ftp://x' is not an http(s) URL"),
+        (("--source", "wordfreq", "--check", "--refresh"), "--refresh: asks the servers again"),
+    ],
+)
+def test_option_mistakes_are_one_line_in_flags_and_write_nothing(run_cli, tmp_path: Path, extra, problem) -> None:
+    out = tmp_path / "freqs.json"
+    result = run_cli("fetch-frequencies", DEMO_CATALOG, "-o", out, *extra, "--cache-dir", tmp_path / "c")
+    assert result.exit_code == 2, result.output
+    assert problem in one_line_error(result)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("extra", [("--source", "google"), ("--count", "lines"), ("--case", "upper"),
+                                   ("--concurrency", "0"), ("--tries", "0")])
+def test_typer_refuses_what_is_not_a_choice(run_cli, tmp_path: Path, extra) -> None:
+    result = run_cli("fetch-frequencies", DEMO_CATALOG, "-o", tmp_path / "f.json", *extra)
+    assert result.exit_code == 2 and not (tmp_path / "f.json").exists()
+
+
+def test_missing_credentials_name_every_way_to_give_them(run_cli, tmp_path: Path) -> None:
+    out = tmp_path / "freqs.json"
+    result = run_cli("fetch-frequencies", catalog_file(tmp_path, ["a"]), "-o", out, "--cache-dir", tmp_path / "c")
+    assert result.exit_code == 2
+    line = one_line_error(result)
+    assert line.startswith("error: --source: wimbd: no Elasticsearch credentials")
+    for name in ("ES_CLOUD_ID", "ES_API_KEY", "--es-url", "--es-config", "infinigram", "corpus", "wordfreq"):
+        assert name in line
+    assert not out.exists()
+
+
+def test_operator_words_with_case_exact_name_the_flags_that_help(run_cli, tmp_path: Path) -> None:
+    with InfinigramStandIn() as api:
+        result = run_cli("fetch-frequencies", catalog_file(tmp_path, ["logic AND gate"]), "-o", tmp_path / "f.json",
+                         "--source", "infinigram", "--api-url", api.url + "/", "--case", "exact")
+        assert api.requests == []
+    assert result.exit_code == 2
+    line = one_line_error(result)
+    assert line.startswith("error: --case: exact: 1 queries hold ' AND ' or ' OR '")
+    assert "'logic AND gate'" in line and "--case variants" in line and "--queries FILE" in line
+
+
+def test_a_server_refusing_the_run_is_exit_2_in_its_own_words(run_cli, es, tmp_path: Path) -> None:
+    out = tmp_path / "freqs.json"
+    result = run_cli("fetch-frequencies", catalog_file(tmp_path, ["a", "b"]), "-o", out, "--es-url", es.url,
+                     "--index", "c5")
+    assert result.exit_code == 2
+    assert one_line_error(result) == f"error: {es.url}: HTTP 404: index_not_found_exception: no such index [c5]"
+    assert not out.exists()
+
+
+def test_missing_counts_are_exit_3_listing_the_first_ten(run_cli, es, tmp_path: Path) -> None:
+    out = tmp_path / "freqs.json"
+    es.inject(Fault("500"), Fault("500"))
+    names = [f"thing {i}" for i in range(14)]
+    result = run_cli("fetch-frequencies", catalog_file(tmp_path, names), "-o", out, "--es-url", es.url,
+                     "--tries", 2, "--concurrency", 1)
+    assert result.exit_code == 3
+    lines = result.stderr.strip().splitlines()
+    listed = [i for i, line in enumerate(lines) if line.startswith("  no count for 'thing")]
+    assert len(listed) == 10 and lines[listed[-1] + 1] == "  ... and 4 more"
+    assert lines[-1].startswith("error: 14 of 14 queries have no count") and "rerun the same command" in lines[-1]
+    assert "retrying 14 queries" in result.stderr  # the reporter's notes reach stderr (not a terminal)
+    assert not out.exists()
+
+
+def test_unusable_cache_directory_is_one_line(run_cli, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("x", encoding="utf-8")
+    out = tmp_path / "freqs.json"
+    result = run_cli(
+        "fetch-frequencies", DEMO_CATALOG, "-o", out, "--source", "infinigram", "--api-url", "http://127.0.0.1:9/",
+        "--cache-dir", blocker,
+    )
+    assert result.exit_code == 2 and one_line_error(result).startswith(f"error: {blocker}") and not out.exists()
+
+
+def test_summary_line_and_quiet(run_cli, es, tmp_path: Path) -> None:
+    catalog, out, cache = catalog_file(tmp_path, ["a", "b", "a "]), tmp_path / "freqs.json", tmp_path / "cache"
+    args = ("fetch-frequencies", catalog, "-o", out, "--es-url", es.url, "--cache-dir", cache)
+    result = run_cli(*args)
+    assert result.exit_code == 0 and result.stdout == ""
+    assert result.stderr == f"wrote {out}: 3 concepts, 2 distinct queries (0 from cache, 2 counted in 1 requests)\n"
+    quiet = run_cli(*args, "--quiet")
+    assert quiet.exit_code == 0 and quiet.output == ""
+
+
+def test_meta_records_the_command_line_that_remakes_and_checks_it(run_cli, es, tmp_path: Path) -> None:
+    catalog, out, cache = catalog_file(tmp_path, ["a", "b"]), tmp_path / "freqs.json", tmp_path / "cache"
+    result = run_cli("fetch-frequencies", catalog, "-o", out, "--es-url", es.url, "--cache-dir", cache,
+                     "--batch-size", 50, "--refresh", "--quiet")
+    assert result.exit_code == 0, result.output
+    meta = json.loads(out.read_text(encoding="utf-8"))["meta"]
+    assert list(meta)[:5] == ["tool", "version", "command", "argv", "inputs"]
+    assert meta["command"] == "fetch-frequencies"
+    assert meta["argv"] == ["fetch-frequencies", str(catalog), "--output", str(out), "--es-url", es.url,
+                            "--batch-size", "50", "--cache-dir", str(cache)]  # no --refresh, --quiet: same output
+    es.clear()
+    check = run_cli(*meta["argv"], "--check")
+    assert check.exit_code == 0, check.output
+    assert check.stderr.startswith(f"{out} is current: 2 concepts") and es.requests == []
+
+
+def test_check_with_a_network_source_asks_no_server_and_writes_nothing(run_cli, es, tmp_path: Path) -> None:
+    catalog, out, cache = catalog_file(tmp_path, ["a", "b"]), tmp_path / "freqs.json", tmp_path / "cache"
+    args = ("fetch-frequencies", catalog, "-o", out, "--es-url", es.url, "--cache-dir", cache)
+    missing = run_cli(*args, "--check")  # nothing cached: the counts cannot be known without asking
+    assert missing.exit_code == 3 and "offline run asks no server" in missing.stderr
+    assert es.requests == [] and not out.exists() and not cache.exists()
+    assert run_cli(*args).exit_code == 0
+    es.clear()
+    assert run_cli(*args, "--check").exit_code == 0
+    document = json.loads(out.read_text(encoding="utf-8"))
+    document["counts"]["D+++a"] += 1
+    out.write_text(json.dumps(document, indent=4), encoding="utf-8")
+    before = out.read_bytes()
+    differs = run_cli(*args, "--check")
+    assert differs.exit_code == 1 and "differs in counts" in differs.stderr
+    assert out.read_bytes() == before and es.requests == []
+    out.unlink()
+    gone = run_cli(*args, "--check")
+    assert gone.exit_code == 1 and f"{out}: missing" in gone.stderr and not out.exists()
+
+
+def test_the_committed_demo_frequencies_are_current(run_cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    freqs = REPO / "streams" / "frequencies.json"
+    meta = json.loads(freqs.read_text(encoding="utf-8"))["meta"]
+    assert meta["command"] == "fetch-frequencies" and meta["source"] == "wordfreq"
+    monkeypatch.chdir(REPO)  # recorded paths are relative to the repository root, as `make streams` ran
+    result = run_cli(*meta["argv"], "--check")
+    assert result.exit_code == 0, result.output
