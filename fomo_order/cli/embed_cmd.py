@@ -7,6 +7,16 @@ from pathlib import Path
 import typer
 
 from fomo_order.cli import CATALOG_HELP, app, command_line, console, dataset_names
+from fomo_order.cli.model_options import (
+    CACHE_PARAMS,
+    CacheDirOption,
+    DeviceOption,
+    ModelConfigOption,
+    NoCacheOption,
+    PrecisionOption,
+    PretrainedOption,
+    cache_root,
+)
 
 
 @app.command(
@@ -30,22 +40,13 @@ def embed_command(
         "sentence-transformers: a model directory or name (default all-MiniLM-L6-v2, packaged, offline).",
         show_default=False,
     ),
-    pretrained: str | None = typer.Option(
-        None, help="openclip: a pretrained tag (default openai) or a local checkpoint file.", show_default=False
-    ),
-    model_config: Path | None = typer.Option(
-        None, "--model-config", help="openclip: a model config JSON to register (model name = file stem)."
-    ),
-    device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    pretrained: PretrainedOption = None,
+    model_config: ModelConfigOption = None,
+    device: DeviceOption = "auto",
     batch_size: int = typer.Option(256, "--batch-size", help="Captions per batch."),
-    precision: str = typer.Option("fp32", help="fp32, or fp16/bf16 autocast (fp16 on CUDA only)."),
-    cache_dir: Path | None = typer.Option(
-        None,
-        "--cache-dir",
-        help="Caption-vector cache (default $FOMO_ORDER_CACHE_DIR, else $XDG_CACHE_HOME/fomo-order/embeddings).",
-        show_default=False,
-    ),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the cache."),
+    precision: PrecisionOption = "fp32",
+    cache_dir: CacheDirOption = None,
+    no_cache: NoCacheOption = False,
 ) -> None:
     """Embed every concept's caption(s) and write OUT.npy (float32, one unit row per concept, catalog
     order) and OUT.json (concept ids, model, weights, templates, captions sha256). Captions already in the
@@ -54,7 +55,7 @@ def embed_command(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from fomo_order.catalog import load_catalog
-    from fomo_order.embed import EmbedSettings, default_cache_root, embed_catalog
+    from fomo_order.embed import EmbedSettings, embed_catalog
     from fomo_order.embeddings import write_embeddings
     from fomo_order.streams import base_meta
 
@@ -69,7 +70,6 @@ def embed_command(
     )
     selected = dataset_names(datasets)
     cat = load_catalog(catalog, templates=templates, datasets=selected)
-    cache_root = None if no_cache else (cache_dir or default_cache_root())
 
     bar = Progress(
         TextColumn("embedding captions"),
@@ -85,12 +85,11 @@ def embed_command(
         result = embed_catalog(
             cat,
             settings,
-            cache_root=cache_root,
+            cache_root=cache_root(cache_dir, no_cache),
             progress=lambda done, total: bar.update(task, completed=done, total=total),
             log=lambda message: console.print(message, markup=False),
         )
-    # The cache changes how fast, never what: its location stays out of the recorded command line.
-    meta = base_meta("embed", argv=command_line(ctx, leave_out=("cache_dir", "no_cache")), **result.meta)
+    meta = base_meta("embed", argv=command_line(ctx, leave_out=CACHE_PARAMS), **result.meta)
     write_embeddings(out, result.matrix, result.concept_ids, meta)
     console.print(
         f"{out}: {result.matrix.shape[0]} concepts x {result.matrix.shape[1]} dims written; "

@@ -49,16 +49,19 @@ def embed_catalog(
     cache_root: Path | None = None,
     progress: Progress | None = None,
     log: Callable[[str], None] = lambda message: None,
+    encoder: TextEncoder | None = None,
 ) -> EmbedResult:
     """Embed every concept's captions (cached ones are not recomputed) and ensemble them per concept.
 
     ``cache_root=None`` disables the cache; ``progress(done, total)`` is called after every batch of
-    new captions; ``log`` receives one-line notes (model loading, cache warnings).
+    new captions; ``log`` receives one-line notes (model loading, cache warnings). ``encoder``: one
+    made for ``settings`` by the caller (``score`` shares its model with the image side), else one is made.
     """
     per_concept = concept_captions(catalog)
     captions, rows_per_concept = unique_captions(per_concept)
     runtime = resolve_runtime(settings)
-    encoder = make_encoder(settings, runtime, log)
+    if encoder is None:
+        encoder = make_encoder(settings, runtime, log)
     identity = encoder.identity()
     cache = EmbeddingCache.for_model(cache_root, identity, warn=log)
     digests = [caption_digest(caption) for caption in captions]
