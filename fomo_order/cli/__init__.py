@@ -92,6 +92,7 @@ from fomo_order.cli import (  # noqa: E402, F401
     frequencies_cmd,
     order_cmd,
     report_cmd,
+    score_cmd,
     scores_cmd,
     split_cmd,
 )
