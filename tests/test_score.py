@@ -97,6 +97,10 @@ def test_folder_layout_equals_independent_zero_shot(run_cli, tmp_path: Path, set
     assert meta["logit_scale"] == pytest.approx(30.0, rel=1e-6)
     assert any("Normalize" in step for step in meta["image_transform"])
     assert "timestamp" not in json.dumps(meta).lower()
+    got = list(read_scores(out).values())
+    tied = sum(1 for v in got if got.count(v) > 1)
+    assert meta["tied_concepts"] == tied and (tied > 0) == (metric == "accuracy")
+    assert ("share their score with another" in result.stderr) == (tied > 0)
 
     # What the performance ordering reads: easiest concept first.
     stream = tmp_path / "performance.json"

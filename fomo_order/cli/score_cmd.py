@@ -156,6 +156,14 @@ def score_command(
     )
     emit(out, {"scores": result.scores, "images": result.images}, meta, check)
     scored = sum(result.images.values())
+    tied = result.meta["tied_concepts"]
+    if tied:
+        hint = " (--metric probability has next to none)" if metric == "accuracy" else ""
+        console.print(
+            f"note: {tied} of {len(cat)} concepts share their score with another; "
+            f"order performance breaks such ties by its seed{hint}",
+            markup=False,
+        )
     console.print(
         f"{out}: {metric} of {len(cat)} concepts on {scored} images {'is current' if check else 'written'}; "
         f"{result.encoded} images encoded, {result.cached} from the cache, {len(result.skipped)} unreadable skipped",

@@ -99,7 +99,8 @@ def score_catalog(
         "features": "image",
         "image_versions": {"torchvision": version("torchvision"), "pillow": version("pillow")},
     }
-    cache = EmbeddingCache.for_model(None if cache_root is None else Path(cache_root) / IMAGE_CACHE_DIRECTORY, identity)
+    image_root = None if cache_root is None else Path(cache_root) / IMAGE_CACHE_DIRECTORY
+    cache = EmbeddingCache.for_model(image_root, identity, warn=log)
     readable = [i for i in range(len(image_paths)) if i not in skipped]
     distinct = list(dict.fromkeys(hashed[i].digest for i in readable))
     found, cached_vectors = cache.lookup(distinct)
@@ -164,6 +165,7 @@ def score_catalog(
             },
             "per_concept": {"min": int(per_concept.min()), "max": int(per_concept.max())},
         },
+        "tied_concepts": tied_concepts(values),
     }
     return ScoreResult(
         scores={cid: float(v) for cid, v in zip(catalog.concept_ids, values, strict=True)},
@@ -174,6 +176,13 @@ def score_catalog(
         cached=int(found.sum()),
         cache_directory=cache.directory,
     )
+
+
+def tied_concepts(values: np.ndarray) -> int:
+    """How many concepts share their score with another concept (the performance ordering breaks such
+    ties by its seed, not by the model)."""
+    _, counts = np.unique(values, return_counts=True)
+    return int(counts[counts > 1].sum())
 
 
 def _encode_missing(
