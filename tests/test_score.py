@@ -352,3 +352,25 @@ def test_device_auto_uses_cuda(run_cli, tmp_path: Path, setup) -> None:
     assert run_cli(*score_args(setup, cpu, *common)).exit_code == 0
     got, expected = read_scores(gpu), read_scores(cpu)
     assert max(abs(got[k] - expected[k]) for k in expected) < 1e-3
+
+
+def test_progress_shows_images_per_second_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import time
+
+    from rich.console import Console
+
+    from fomo_order.cli import score_cmd
+
+    for terminal in (True, False):
+        stream = io.StringIO()
+        monkeypatch.setattr(score_cmd, "console", Console(file=stream, force_terminal=terminal, width=120))
+        with score_cmd.StageProgress() as progress:
+            progress("images", 0, 40)
+            time.sleep(0.05)
+            progress("images", 10, 40)
+            time.sleep(0.05)
+            progress("images", 20, 40)
+            time.sleep(0.3)  # a refresh of the bar
+        shown = stream.getvalue()
+        assert ("encoding images" in shown and "images/s" in shown) == terminal, shown
