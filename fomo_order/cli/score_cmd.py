@@ -22,17 +22,6 @@ from fomo_order.cli.model_options import (
 )
 from fomo_order.errors import InputError
 
-# The library names its parameters; the user typed flags.
-FLAG_OF_PARAMETER = {
-    "images": "--images",
-    "fif_info": "--fif-info",
-    "split": "--split",
-    "max_per_class": "--max-per-class",
-    "metric": "--metric",
-    "workers": "--workers",
-    "model": "--model",
-    "backend": "--model",
-}
 MAX_DEFAULT_WORKERS = 8
 
 
@@ -143,8 +132,10 @@ def score_command(
                 log=lambda message: console.print(message, markup=False),
             )
     except InputError as error:
-        if error.source in FLAG_OF_PARAMETER:
-            raise InputError(FLAG_OF_PARAMETER[error.source], error.problem) from None
+        # The library names its parameters (max_per_class); the user typed flags (--max-per-class).
+        flags = {param.name: max(param.opts, key=len) for param in ctx.command.params if param.name}
+        if error.source in flags and not Path(error.source).exists():
+            raise InputError(flags[error.source], error.problem) from None
         raise
     meta = base_meta(
         "score",
