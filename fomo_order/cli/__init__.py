@@ -114,6 +114,7 @@ from fomo_order.cli import (  # noqa: E402, F401
     order_cmd,
     report_cmd,
     reverse_cmd,
+    score_cmd,
     scores_cmd,
     split_cmd,
 )

@@ -9,6 +9,15 @@ import typer
 from rich.text import Text
 
 from fomo_order.cli import app, command_line, console
+from fomo_order.cli.model_options import (
+    CACHE_PARAMS,
+    CacheDirOption,
+    ModelConfigOption,
+    NoCacheOption,
+    PrecisionOption,
+    PretrainedOption,
+    cache_root,
+)
 from fomo_order.cli.options import (
     CatalogArgument,
     Check,
@@ -17,7 +26,6 @@ from fomo_order.cli.options import (
     Quiet,
     Templates,
     dataset_names,
-    flag,
     output,
 )
 from fomo_order.embed.settings import DEFAULT_BATCH_SIZE, Backend, Precision
@@ -39,30 +47,13 @@ def embed_command(
             show_default=False,
         ),
     ] = None,
-    pretrained: Annotated[
-        str | None,
-        typer.Option(
-            help="openclip: a pretrained tag (default openai) or a local checkpoint file.", show_default=False
-        ),
-    ] = None,
-    model_config: Annotated[
-        Path | None,
-        typer.Option("--model-config", help="openclip: a model config JSON to register (model name = file stem)."),
-    ] = None,
+    pretrained: PretrainedOption = None,
+    model_config: ModelConfigOption = None,
     device: DeviceOption = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Captions per batch.")] = DEFAULT_BATCH_SIZE,
-    precision: Annotated[
-        Precision, typer.Option(help="fp32, or fp16/bf16 autocast (fp16 on CUDA only).")
-    ] = Precision.FP32,
-    cache_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--cache-dir",
-            help="Caption-vector cache (default $FOMO_ORDER_CACHE_DIR, else $XDG_CACHE_HOME/fomo-order/embeddings).",
-            show_default=False,
-        ),
-    ] = None,
-    no_cache: Annotated[bool, flag("--no-cache", help="Neither read nor write the cache.")] = False,
+    precision: PrecisionOption = Precision.FP32,
+    cache_dir: CacheDirOption = None,
+    no_cache: NoCacheOption = False,
     check: Check = False,
     quiet: Quiet = False,
 ) -> None:
@@ -73,7 +64,7 @@ def embed_command(
     from fomo_order.artifacts.embeddings import write_embeddings
     from fomo_order.catalog import load_catalog
     from fomo_order.cli.progress import reporter
-    from fomo_order.embed import EmbedSettings, default_cache_root, embed
+    from fomo_order.embed import EmbedSettings, embed
 
     settings = EmbedSettings(
         backend=backend,
@@ -85,10 +76,8 @@ def embed_command(
         precision=precision,
     )
     cat = load_catalog(catalog, templates=templates, datasets=dataset_names(datasets))
-    cache_root = None if no_cache else (cache_dir or default_cache_root())
-    # The cache changes how fast, never what: its location stays out of the recorded command line.
-    argv = command_line(ctx, leave_out=("cache_dir", "no_cache", "check", "quiet"))
-    result = embed(cat, settings, cache_root=cache_root, reporter=reporter(quiet), argv=argv)
+    argv = command_line(ctx, leave_out=(*CACHE_PARAMS, "check", "quiet"))
+    result = embed(cat, settings, cache_root=cache_root(cache_dir, no_cache), reporter=reporter(quiet), argv=argv)
     write_embeddings(out, result.matrix, result.concept_ids, result.meta, check)
     verb = "are current" if check else "written"
     console.print(

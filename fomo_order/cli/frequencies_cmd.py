@@ -70,7 +70,8 @@ def fetch_frequencies_command(
         typer.Option("--corpus", help="corpus: a file or directory of .json/.jsonl(.gz) or text files (repeatable)."),
     ] = None,
     concurrency: Annotated[
-        int | None, typer.Option(min=1, help="Requests in flight (default 8), or corpus processes (default: all cores).")
+        int | None,
+        typer.Option(min=1, help="Requests in flight (default 8), or corpus processes (default: all cores)."),
     ] = None,
     batch_size: Annotated[
         int, typer.Option("--batch-size", min=1, max=10000, help="wimbd: phrases per _msearch request.")

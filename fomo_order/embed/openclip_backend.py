@@ -38,10 +38,20 @@ def register_model_config(path: Path) -> str:
 
 
 class OpenClipEncoder:
-    def __init__(self, settings: EmbedSettings, runtime: Runtime, log: Callable[[str], None]) -> None:
+    """``keep_image_tower``: keep the model's image tower once loaded (``score`` classifies images with it;
+    ``embed`` drops it to save memory)."""
+
+    def __init__(
+        self,
+        settings: EmbedSettings,
+        runtime: Runtime,
+        log: Callable[[str], None],
+        keep_image_tower: bool = False,
+    ) -> None:
         import open_clip
 
         self._settings = settings
+        self._keep_image_tower = keep_image_tower
         self._runtime = runtime
         self._log = log
         self._model: Any = None
@@ -136,7 +146,8 @@ class OpenClipEncoder:
             except Exception as exc:  # torch.load / load_state_dict / config errors: the user's files
                 raise self._load_error(exc) from None
         model.eval()
-        model.visual = torch.nn.Identity()  # the image tower is never used here; free its memory
+        if not self._keep_image_tower:
+            model.visual = torch.nn.Identity()  # the text side never uses the image tower; free its memory
         self._model, self._tokenizer = model, tokenizer
         tower = causal_text_tower(model)
         if isinstance(tower, str):
@@ -144,6 +155,15 @@ class OpenClipEncoder:
             self._log(f"text forward: open_clip encode_text at the full context, because {tower}")
         else:
             self._tower = tower
+
+    def clip_model(self) -> Any:
+        """The loaded open_clip model (loads it on first use)."""
+        self._load()
+        return self._model
+
+    @property
+    def config_file(self) -> Path | None:
+        return self._config_file
 
     def _load_error(self, exc: Exception) -> InputError:
         """Blame the model config when it does not build at all, else the weights."""

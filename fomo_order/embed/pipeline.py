@@ -48,17 +48,20 @@ def embed_catalog(
     settings: EmbedSettings,
     cache_root: Path | None = None,
     reporter: Reporter = SILENT,
+    encoder: TextEncoder | None = None,
 ) -> EmbedResult:
     """Embed every concept's captions (cached ones are not recomputed) and ensemble them per concept.
 
     ``cache_root=None`` disables the cache; ``reporter`` is told of the captions embedded, batch by batch,
-    and gets one-line notes (model loading, cache warnings).
+    and gets one-line notes (model loading, cache warnings). ``encoder``: one made for ``settings`` by the
+    caller (``score`` shares its model with the image side), else one is made.
     """
     log = reporter.note
     per_concept = concept_captions(catalog)
     captions, rows_per_concept = unique_captions(per_concept)
     runtime = resolve_runtime(settings)
-    encoder = make_encoder(settings, runtime, log)
+    if encoder is None:
+        encoder = make_encoder(settings, runtime, log)
     identity = encoder.identity()
     cache = EmbeddingCache.for_model(cache_root, identity, warn=log)
     digests = [caption_digest(caption) for caption in captions]

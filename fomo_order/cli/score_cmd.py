@@ -1,0 +1,203 @@
+"""``fomo-order score``: each concept's zero-shot score with an open_clip model on its own images, the
+input of ``order performance --scores``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from fomo_order.cli import app, command_line, console
+from fomo_order.cli.model_options import (
+    CACHE_PARAMS,
+    CacheDirOption,
+    ModelConfigOption,
+    NoCacheOption,
+    PrecisionOption,
+    PretrainedOption,
+    cache_root,
+)
+from fomo_order.cli.options import CatalogArgument, Check, Datasets, DeviceOption, Templates, dataset_names, output
+from fomo_order.embed.settings import Precision
+
+MAX_DEFAULT_WORKERS = 8
+
+
+def default_workers() -> int:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return min(MAX_DEFAULT_WORKERS, cores)
+
+
+@app.command(
+    "score",
+    short_help="Zero-shot score of every concept on its images (open_clip): SCORES.json for `order performance`.",
+)
+def score_command(
+    ctx: typer.Context,
+    catalog: CatalogArgument,
+    out: Annotated[
+        Path,
+        output(
+            'Scores file to write: {"scores": {concept id: score}, "images": {concept id: images}} (and .meta.json).'
+        ),
+    ],
+    images: Annotated[
+        Path,
+        typer.Option(
+            help="Image root: `ROOT/<dataset>/<class name>/<images>`, or with --fif-info the root the info files' "
+            "paths are relative to.",
+            show_default=False,
+        ),
+    ],
+    fif_info: Annotated[
+        Path | None,
+        typer.Option(
+            "--fif-info",
+            help="FoMo-in-Flux info directory (`data_lib/00_info`): `<DATASET>_<split>.json` maps image paths to "
+            "records with a `classname`.",
+            show_default=False,
+        ),
+    ] = None,
+    split: Annotated[
+        str | None, typer.Option(help="With --fif-info: test (default) or train.", show_default=False)
+    ] = None,
+    max_per_class: Annotated[
+        int | None,
+        typer.Option(
+            "--max-per-class", help="Score at most K images per concept (a seeded sample).", show_default=False
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the --max-per-class sample.")] = 0,
+    datasets: Datasets = None,
+    templates: Templates = None,
+    metric: Annotated[
+        str,
+        typer.Option(help="accuracy (top-1 zero-shot) or probability (mean softmax probability of the true class)."),
+    ] = "accuracy",
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="open_clip model name (default ViT-L-14, or the --model-config file's stem).", show_default=False
+        ),
+    ] = None,
+    pretrained: PretrainedOption = None,
+    model_config: ModelConfigOption = None,
+    device: DeviceOption = None,
+    batch_size: Annotated[
+        int,
+        typer.Option("--batch-size", help="Images (and captions) per batch; image batches are whole multiples of 16."),
+    ] = 64,
+    precision: PrecisionOption = Precision.FP32,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help=f"Image-decoding processes (default: the CPU count, at most {MAX_DEFAULT_WORKERS}; 0: decode in this "
+            "process).",
+            show_default=False,
+        ),
+    ] = None,
+    cache_dir: CacheDirOption = None,
+    no_cache: NoCacheOption = False,
+    check: Check = False,
+) -> None:
+    """Classify every image zero-shot among its dataset's classes with an open_clip model (classifier:
+    each class's caption embedding, templates averaged, as `embed` makes them) and write each concept's
+    score: top-1 accuracy or mean true-class probability over its images. Unreadable images are skipped
+    (counted in the meta, with a warning). Image features are cached by file content and model.
+    Exit codes: 0 done, 1 --check differs, 2 bad input.
+    """
+    import numpy as np
+
+    from fomo_order.artifacts.meta import make_meta
+    from fomo_order.artifacts.streams import emit
+    from fomo_order.catalog import load_catalog
+    from fomo_order.embed import EmbedSettings
+    from fomo_order.scoring import ImageSource, score_catalog
+
+    source = ImageSource(root=images, fif_info=fif_info, split=split)
+    settings = EmbedSettings(
+        backend="openclip",
+        model=model,
+        pretrained=pretrained,
+        model_config=model_config,
+        device=device or "auto",
+        batch_size=batch_size,
+        precision=precision,
+    )
+    cat = load_catalog(catalog, templates=templates, datasets=dataset_names(datasets))
+    rng = np.random.default_rng(seed)
+    with StageProgress() as progress:
+        result = score_catalog(
+            cat,
+            source,
+            settings,
+            metric=metric,
+            max_per_class=max_per_class,
+            rng=rng,
+            workers=default_workers() if workers is None else workers,
+            cache_root=cache_root(cache_dir, no_cache),
+            progress=progress,
+            log=lambda message: console.print(message, markup=False),
+        )
+    meta = make_meta(
+        "score",
+        argv=command_line(ctx, leave_out=("check", "workers", *CACHE_PARAMS)),
+        inputs={"catalog": cat.record()},
+        **result.meta,
+        seed=seed if max_per_class is not None else None,
+        concepts=len(cat),
+    )
+    emit(out, {"scores": result.scores, "images": result.images}, meta, check)
+    scored = sum(result.images.values())
+    tied = result.meta["tied_concepts"]
+    if tied:
+        hint = " (--metric probability has next to none)" if metric == "accuracy" else ""
+        console.print(
+            f"note: {tied} of {len(cat)} concepts share their score with another; "
+            f"order performance breaks such ties by its seed{hint}",
+            markup=False,
+        )
+    console.print(
+        f"{out}: {metric} of {len(cat)} concepts on {scored} images {'is current' if check else 'written'}; "
+        f"{result.encoded} images encoded, {result.cached} from the cache, {len(result.skipped)} unreadable skipped",
+        markup=False,
+    )
+
+
+STAGES = {"captions": "embedding captions", "hashing": "reading images", "images": "encoding images"}
+
+
+class StageProgress:
+    """A rich bar on stderr with items/s, one stage at a time; silent when stderr is not a terminal."""
+
+    def __enter__(self) -> Any:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self._bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeRemainingColumn(),
+            console=console,
+            disable=not console.is_terminal,
+            transient=True,
+        )
+        self._bar.__enter__()
+        self._task = self._bar.add_task("", total=None, rate="")
+        self._stage: str | None = None
+        return self.update
+
+    def update(self, stage: str, done: int, total: int) -> None:
+        if stage != self._stage:
+            self._stage = stage
+            self._bar.reset(self._task, total=total, description=STAGES.get(stage, stage), rate="")
+        self._bar.update(self._task, completed=done, total=total)
+        speed = self._bar.tasks[0].speed
+        unit = "captions" if stage == "captions" else "images"
+        self._bar.update(self._task, rate=f"{speed:,.1f} {unit}/s" if speed else "")
+
+    def __exit__(self, *exc: object) -> None:
+        self._bar.__exit__(*exc)
