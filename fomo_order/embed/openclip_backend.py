@@ -17,7 +17,7 @@ from fomo_order.embed.batching import pad_batch, plan_batches
 from fomo_order.embed.encoder import BatchSink, one_line
 from fomo_order.embed.hub import hub_offline, hub_resolvable
 from fomo_order.embed.settings import EmbedSettings, Runtime
-from fomo_order.errors import InputError
+from fomo_order.errors import InputError, ParameterError
 from fomo_order.fileio import read_json, sha256_file
 
 CONFIG_KEYS = ("embed_dim", "vision_cfg", "text_cfg")
@@ -62,10 +62,10 @@ class OpenClipEncoder:
         lookup_name = self.name.replace("/", "-")  # as open_clip.create_model looks it up
         config = open_clip.get_model_config(lookup_name)
         if config is None:
-            raise InputError(
-                "--model",
+            raise ParameterError(
+                "model",
                 f"{self.name!r} is not an open_clip model (see open_clip.list_models()); "
-                "for another architecture pass --model-config FILE.json",
+                "for another architecture give a model config file",
             )
         source = settings.pretrained_source
         self._tag_config = open_clip.get_pretrained_cfg(lookup_name, source)
@@ -75,15 +75,15 @@ class OpenClipEncoder:
         else:
             path = Path(source).expanduser()
             if path.is_dir():
-                raise InputError(path, "is a directory; --pretrained takes a checkpoint file or a pretrained tag")
+                raise InputError(path, "is a directory; the pretrained weights are a checkpoint file or a pretrained tag")
             if not path.is_file():
                 tags = open_clip.list_pretrained_tags_by_model(lookup_name)
                 known = f"its tags: {', '.join(tags)}" if tags else "it has no pretrained tags"
                 if settings.pretrained is None:
-                    problem = f"{self.name} has no {source!r} weights ({known}): pass --pretrained PATH or a tag"
+                    problem = f"{self.name} has no {source!r} weights ({known}): give a checkpoint file or a tag"
                 else:
                     problem = f"{source}: no such checkpoint file, and not a pretrained tag of {self.name} ({known})"
-                raise InputError("--pretrained", problem)
+                raise ParameterError("pretrained", problem)
             self._checkpoint = path
             self._weights = {"file": path.name, "sha256": sha256_file(path)}
         self._quick_gelu = bool(self._tag_config.get("quick_gelu", False))
@@ -177,9 +177,10 @@ class OpenClipEncoder:
                     self._config_file,
                     f"cannot build open_clip model {self.name} ({type(config_exc).__name__}: {one_line(config_exc)})",
                 )
-        source = self._checkpoint if self._checkpoint is not None else "--pretrained"
         reason = f"{type(exc).__name__}: {one_line(exc)}"
-        return InputError(source, f"cannot load as open_clip {self.name} weights ({reason})")
+        if self._checkpoint is None:
+            return ParameterError("pretrained", f"cannot load as open_clip {self.name} weights ({reason})")
+        return InputError(self._checkpoint, f"cannot load as open_clip {self.name} weights ({reason})")
 
     def _download(self) -> Path:
         import open_clip
@@ -196,10 +197,9 @@ class OpenClipEncoder:
                 if online
                 else "the Hugging Face Hub is unreachable and they are not in its local cache"
             )
-            raise InputError(
-                "--pretrained",
-                f"cannot download the {self.name} {tag!r} weights ({reason}); "
-                "pass --pretrained PATH to a local checkpoint file",
+            raise ParameterError(
+                "pretrained",
+                f"cannot download the {self.name} {tag!r} weights ({reason}); give a local checkpoint file instead",
             ) from None
 
     def text_forward(self) -> str:

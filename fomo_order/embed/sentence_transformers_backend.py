@@ -15,7 +15,7 @@ from fomo_order.embed.batching import pad_batch, plan_batches
 from fomo_order.embed.encoder import BatchSink, one_line
 from fomo_order.embed.hub import directory_sha256, hub_offline
 from fomo_order.embed.settings import EmbedSettings, Runtime
-from fomo_order.errors import InputError
+from fomo_order.errors import InputError, ParameterError
 
 PACKAGED_MINILM_NAMES = ("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2")
 
@@ -56,7 +56,7 @@ class SentenceTransformerEncoder:
         elif packaged is not None:
             self._directory, self._package = packaged
         elif looks_like_path(self.name):
-            raise InputError("--model", f"{self.name}: no such model directory")
+            raise ParameterError("model", f"{self.name}: no such model directory")
         self._files_sha256 = directory_sha256(self._directory) if self._directory is not None else None
 
     def identity(self) -> dict[str, Any]:
@@ -115,10 +115,10 @@ class SentenceTransformerEncoder:
                 with quiet_transformers():
                     model = SentenceTransformer(self.name, device=self._runtime.device)
             except Exception as exc:  # not on the Hub, or the Hub is unreachable
-                raise InputError(
-                    "--model",
+                raise ParameterError(
+                    "model",
                     f"cannot load {self.name!r}: not a local directory, and fetching it failed "
-                    f"({type(exc).__name__}: {one_line(exc, 160)}); offline? pass --model DIR",
+                    f"({type(exc).__name__}: {one_line(exc, 160)}); offline? give a model directory",
                 ) from None
             self._state_sha256 = state_dict_sha256(model)
         model.eval()

@@ -15,7 +15,7 @@ import numpy as np
 
 from fomo_order.catalog import Catalog
 from fomo_order.errors import InputError, ParameterError
-from fomo_order.io import read_json, sha256_file
+from fomo_order.fileio import read_json, sha256_file
 
 SPLITS = ("test", "train")
 # torchvision's ImageFolder extensions, plus .gif and .jpe; other files in a class folder are ignored (counted).
