@@ -75,7 +75,7 @@ class OpenClipEncoder:
         else:
             path = Path(source).expanduser()
             if path.is_dir():
-                raise InputError(path, "is a directory; the pretrained weights are a checkpoint file or a pretrained tag")
+                raise InputError(path, "is a directory; give a checkpoint file or a pretrained tag")
             if not path.is_file():
                 tags = open_clip.list_pretrained_tags_by_model(lookup_name)
                 known = f"its tags: {', '.join(tags)}" if tags else "it has no pretrained tags"
