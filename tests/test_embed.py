@@ -290,20 +290,20 @@ def test_offline_download_of_the_default_model_fails_fast_in_one_line(run_cli, t
     out = tmp_path / "emb.npy"
     result = run_cli("embed", catalog, "-o", out, "--cache-dir", tmp_path / "cache")
     line = assert_one_line_error(result, out, out.with_suffix(".json"), mentions="ViT-L-14 'openai' weights")
-    assert "--pretrained PATH" in line
+    assert line.startswith("error: --pretrained:") and "give a local checkpoint file" in line
 
 
 @pytest.mark.parametrize(
     ("args", "mentions"),
     [
-        (["--backend", "tensorflow"], "--backend: unknown value 'tensorflow'"),
-        (["--device", "tpu"], "--device: unknown value 'tpu'"),
-        (["--precision", "fp8"], "--precision: unknown value 'fp8'"),
+        (["--backend", "tensorflow"], "Invalid value for '--backend'"),
+        (["--device", "tpu"], "Invalid value for '--device'"),
+        (["--precision", "fp8"], "Invalid value for '--precision'"),
         (["--precision", "fp16", "--device", "cpu"], "--precision: fp16 needs a CUDA device"),
         (["--batch-size", "0"], "--batch-size: must be at least 1"),
         (["--model", "ViT-Q-99", "--pretrained", "x.pt"], "--model: 'ViT-Q-99' is not an open_clip model"),
         (["--model", "ViT-B-32", "--pretrained", "laion9000"], "not a pretrained tag of ViT-B-32"),
-        (["--backend", "sentence-transformers", "--pretrained", "x"], "--pretrained: is only for --backend openclip"),
+        (["--backend", "sentence-transformers", "--pretrained", "x"], "--pretrained: is only for the openclip backend"),
         (["--datasets", "PETS,NOPE"], "unknown dataset(s) NOPE"),
         pytest.param(
             ["--device", "cuda"],

@@ -34,7 +34,8 @@ def test_stream_file_format_and_meta(run_cli, tmp_path: Path) -> None:
     meta = read(tmp_path / "s" / "random.meta.json")
     assert meta["strategy"] == "random" and meta["seed"] == 3 and meta["concepts"] == len(catalog)
     assert meta["version"] and meta["inputs"]["catalog"]["path"] == str(DEMO_CATALOG)
-    assert meta["inputs"]["files"][str(DEMO_CATALOG)] == hashlib.sha256(DEMO_CATALOG.read_bytes()).hexdigest()
+    files = {record["path"]: record["sha256"] for record in meta["inputs"]["catalog"]["files"]}
+    assert files[str(DEMO_CATALOG)] == hashlib.sha256(DEMO_CATALOG.read_bytes()).hexdigest()
 
 
 def test_non_ascii_class_names_are_written_as_utf8(run_cli, tmp_path: Path) -> None:
@@ -163,8 +164,8 @@ def test_bad_counts_file(run_cli, small_catalog: Path, tmp_path: Path, payload, 
     ("args", "message"),
     [
         (["order", "random", "MISSING", "-o", "X"], "catalog not found"),
-        (["order", "frequency", "CATALOG", "-o", "X"], "needs --frequencies"),
-        (["order", "performance", "CATALOG", "-o", "X"], "needs --scores"),
+        (["order", "frequency", "CATALOG", "-o", "X"], "--frequencies: the frequency ordering needs frequency counts"),
+        (["order", "performance", "CATALOG", "-o", "X"], "--scores: the performance ordering needs per-concept scores"),
         (["order", "random", "CATALOG", "-o", "X", "--scores", "s.json"], "not used by the random ordering"),
         (["order", "random", "CATALOG", "-o", "X", "--datasets", "ALPHA,NOPE"], "unknown dataset(s) NOPE"),
     ],

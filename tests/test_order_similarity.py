@@ -125,4 +125,4 @@ def test_bad_similarity_options(run_cli, embedded, tmp_path: Path, args, message
 
 def test_missing_embeddings_option(run_cli, small_catalog: Path, tmp_path: Path) -> None:
     result = run_cli("order", "similarity", small_catalog, "-o", tmp_path / "s.json")
-    assert result.exit_code == 2 and "needs --embeddings FILE" in result.stderr
+    assert result.exit_code == 2 and "--embeddings: the similarity ordering needs caption embeddings" in result.stderr

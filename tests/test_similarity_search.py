@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from fomo_order.errors import InputError
+from fomo_order.errors import ParameterError
 from fomo_order.similarity import greedy_start_costs, naive_greedy_all_starts, similarity_path
 from fomo_order.similarity.reference import naive_greedy_costs, naive_walk
 from fomo_order.similarity.weights import exact_weights, fixed_point_for, quantize
@@ -313,27 +313,27 @@ def test_details_do_not_depend_on_the_device() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "source", "message"),
     [
-        ({"device": "tpu"}, "--device", "unknown device 'tpu'"),
-        ({"refine": "3opt"}, "--refine", "unknown refinement '3opt'"),
-        ({"start": 10}, "--start", "outside 0..9"),
-        ({"start": -1}, "--start", "outside 0..9"),
-        ({"start_rank": 11}, "--start-rank", "not between 1 and the number of concepts (10)"),
-        ({"start_rank": 0}, "--start-rank", "not between 1"),
+        ({"device": "tpu"}, "device", "unknown value 'tpu'"),
+        ({"refine": "3opt"}, "refine", "unknown value '3opt'"),
+        ({"start": 10}, "start", "outside 0..9"),
+        ({"start": -1}, "start", "outside 0..9"),
+        ({"start_rank": 11}, "start_rank", "not between 1 and the number of concepts (10)"),
+        ({"start_rank": 0}, "start_rank", "not between 1"),
     ],
 )
 def test_bad_options_are_input_errors(kwargs: dict, source: str, message: str) -> None:
     x = unit_rows(np.random.default_rng(60), 10, 4)
-    with pytest.raises(InputError) as caught:
+    with pytest.raises(ParameterError) as caught:
         similarity_path(x, **kwargs)
-    assert caught.value.source == source and message in caught.value.problem
+    assert caught.value.parameter == source and message in caught.value.problem
 
 
 @pytest.mark.skipif(CUDA, reason="this machine has a CUDA device")
 def test_cuda_without_a_gpu_is_an_input_error() -> None:
     x = unit_rows(np.random.default_rng(61), 10, 4)
-    with pytest.raises(InputError) as caught:
+    with pytest.raises(ParameterError) as caught:
         similarity_path(x, device="cuda")
-    assert caught.value.source == "--device" and "no CUDA device" in caught.value.problem
+    assert caught.value.parameter == "device" and "no CUDA device" in caught.value.problem
     assert similarity_path(x, device="auto").diagnostics["device"] == "cpu"
 
 
