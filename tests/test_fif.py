@@ -237,3 +237,22 @@ def test_order_warns_when_many_concepts_tie(run_cli, small_catalog: Path, tmp_pa
     scores = write_json(tmp_path / "s.json", {cid: 0.5 for cid in catalog.concept_ids})
     result = run_cli("order", "performance", small_catalog, "--scores", scores, "-o", out)
     assert "share the score 0.5" in result.stderr
+
+
+@pytest.mark.parametrize(("naming", "forward", "reversed_"), [("demo", 5, 5), ("fif", 5, 1)])
+def test_make_runs_one_similarity_search_per_start_rank(tmp_path: Path, naming, forward, reversed_) -> None:
+    """Reversals come from the forward streams (`fomo-order reverse`), never from a second search."""
+    import shutil
+    import subprocess
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    catalog = "configs/fif/catalog.yaml" if naming == "fif" else "configs/demo/catalog.yaml"
+    plan = subprocess.run(
+        ["make", "-n", "-B", "streams", f"NAMING={naming}", f"CATALOG={catalog}", f"OUT={tmp_path}"],
+        cwd=REPO, capture_output=True, text=True, check=True,
+    ).stdout.splitlines()
+    searches = [line for line in plan if " order " in line and " similarity " in line]
+    assert len(searches) == forward and all("--reverse" not in line for line in searches)
+    reversals = [line for line in plan if " reverse " in line and "similarity" in line]
+    assert len(reversals) == reversed_
