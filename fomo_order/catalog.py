@@ -33,6 +33,21 @@ def is_query_template(template: str) -> bool:
     return bool(QUERY_PLACEHOLDER.search(template))
 
 
+def check_class_name(name: str, source: str | Path, where: str) -> None:
+    """A class name holds no control character (NUL, CR, LF, ...) and is valid Unicode text.
+
+    This also stops a file that is not a class list (``/proc/self/environ``, a binary) from being read
+    in as class names and sent to a count server.
+    """
+    bad = next((c for c in name if ord(c) < 32 or ord(c) == 127), None)
+    if bad is not None:
+        raise InputError(source, f"{where}: class name {name[:40]!r} holds the control character {bad!r}")
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(source, f"{where}: class name {name[:40]!r} is not valid Unicode (a lone surrogate)") from None
+
+
 def concept_id(dataset: str, class_name: str) -> str:
     return f"{dataset}{SEPARATOR}{class_name}"
 
@@ -219,7 +234,14 @@ def _templates(value: Any, source: str | Path, what: str) -> tuple[str, ...]:
 
 
 def _load_directory(directory: Path) -> Catalog:
-    list_files = sorted(p for p in directory.iterdir() if p.suffix == ".json" and p.is_file())
+    list_files = sorted(p for p in directory.iterdir() if p.suffix == ".json")
+    for list_file in list_files:  # nothing is skipped silently: a dataset would go missing from the stream
+        if list_file.is_symlink() and not list_file.exists():
+            raise InputError(list_file, "is a dangling or looping symbolic link")
+        if not list_file.is_file():
+            raise InputError(list_file, "is not a regular file")
+        if SEPARATOR in list_file.stem:
+            raise InputError(list_file, f"a dataset name cannot contain '{SEPARATOR}'")
     if not list_files:
         raise InputError(directory, "directory holds no <DATASET>.json dataset lists")
     result = []
@@ -247,6 +269,7 @@ def _classes_from_json_list(path: Path, dataset: str) -> tuple[str, ...]:
             class_name = item
         if not class_name.strip():
             raise InputError(path, "empty class name")
+        check_class_name(class_name, path, f"item {len(classes) + 1}")
         classes.append(class_name)
     if not classes:
         raise InputError(path, f"dataset {dataset!r} is empty")
@@ -254,7 +277,11 @@ def _classes_from_json_list(path: Path, dataset: str) -> tuple[str, ...]:
 
 
 def _classes_from_text(path: Path, dataset: str) -> tuple[str, ...]:
-    lines = [line.strip() for line in read_text(path).splitlines()]
+    # split on newlines only: any other control character in a line is an error, not a line break
+    lines = [line.rstrip("\r").strip(" \t") for line in read_text(path).split("\n")]
+    for number, line in enumerate(lines, start=1):
+        if line:
+            check_class_name(line, path, f"line {number}")
     classes = tuple(line for line in lines if line)
     for class_name in classes:
         if SEPARATOR in class_name:
@@ -316,9 +343,10 @@ def _parse_dataset_entry(entry: Any, position: int, path: Path) -> tuple[Dataset
         classes = entry["classes"]
         if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
             raise InputError(path, f"{where}: 'classes' must be a list of strings")
-        for class_name in classes:
+        for position, class_name in enumerate(classes, start=1):
             if SEPARATOR in class_name or not class_name.strip():
                 raise InputError(path, f"{where}: class name {class_name!r} is empty or contains '+++'")
+            check_class_name(class_name, path, f"{where}: class {position}")
         if not classes:
             raise InputError(path, f"{where}: dataset is empty")
         classes = tuple(classes)
@@ -326,8 +354,12 @@ def _parse_dataset_entry(entry: Any, position: int, path: Path) -> tuple[Dataset
         if not isinstance(entry["classes_file"], str):
             raise InputError(path, f"{where}: 'classes_file' must be a path")
         class_file = path.parent / entry["classes_file"]
-        if not class_file.is_file():
+        if class_file.is_symlink() and not class_file.exists():
+            raise InputError(class_file, "is a dangling or looping symbolic link")
+        if not class_file.exists():
             raise InputError(path, f"{where}: 'classes_file' {entry['classes_file']!r} not found")
+        if not class_file.is_file():
+            raise InputError(class_file, "is not a regular file (a class list must be a JSON list or text file)")
         if class_file.suffix == ".json":
             classes = _classes_from_json_list(class_file, name)
         else:

@@ -17,6 +17,8 @@ from fomo_order.errors import CheckFailed, InputError
 def read_text(path: str | Path) -> str:
     path = Path(path)
     try:
+        if path.exists() and not path.is_dir() and not path.is_file():
+            raise InputError(path, "is not a regular file (a FIFO, socket or device)")  # reading could block
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError(path, "file not found") from None
@@ -34,22 +36,57 @@ def read_json(path: str | Path) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(path, f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except RecursionError:
+        raise InputError(path, "nested too deeply to be read") from None
+    except ValueError as exc:  # Python's limit on digits in an integer
+        raise InputError(path, f"unreadable JSON: {_short(exc)}") from None
 
 
 def read_mapping_file(path: str | Path) -> Any:
-    """Read a JSON or YAML file (YAML is a superset of JSON; ``.json`` files get JSON's errors)."""
+    """Read a JSON or YAML file (YAML is a superset of JSON; ``.json`` files get JSON's errors).
+
+    A key given twice in one YAML mapping is an error (YAML would silently keep the last).
+    """
     if Path(path).suffix.lower() == ".json":
         return read_json(path)
     import yaml
 
     text = read_text(path)
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_unique_key_loader())
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or type(exc).__name__
         raise InputError(path, f"malformed YAML{where}: {problem}") from None
+    except RecursionError:
+        raise InputError(path, "nested too deeply to be read") from None
+    except ValueError as exc:
+        raise InputError(path, f"unreadable YAML: {_short(exc)}") from None
+
+
+def _short(exc: ValueError) -> str:
+    text = str(exc)
+    return "a number has more than 4,300 digits" if "4300 digits" in text else text.split(";")[0]
+
+
+def _unique_key_loader() -> Any:
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            seen = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if isinstance(key, (str, int, float, bool)) and key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"key {key!r} appears twice in one mapping", key_node.start_mark
+                    )
+                if isinstance(key, (str, int, float, bool)):
+                    seen.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+    return UniqueKeyLoader
 
 
 def repeated(items: Iterable[str]) -> list[str]:
@@ -112,30 +149,54 @@ def _permit_like_open(path: Path) -> None:
 
 
 def write_bytes_atomic(path: str | Path, data: bytes) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
+    write_files_atomic({Path(path): data})
 
 
 def write_files_atomic(files: dict[Path, bytes]) -> None:
-    """Write several files so that none is replaced unless all could be written (the last one last)."""
+    """Write several files so that none is replaced unless all could be written, in order (meta last).
+
+    Targets that are directories are refused before anything is written. Writers to one directory hold
+    an advisory lock on it while they replace their files, so concurrent runs never leave one run's
+    stream beside another's meta. Temporaries are removed whatever fails.
+    """
+    paths = [Path(path) for path in files]
+    for path in paths:
+        if path.is_dir():
+            raise InputError(path, "is a directory; cannot write a file there")
     temps: list[tuple[Path, Path]] = []
     try:
-        for path, data in files.items():
-            path = Path(path)
+        for path, data in zip(paths, files.values(), strict=True):
             path.parent.mkdir(parents=True, exist_ok=True)
             handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            temps.append((Path(tmp_name), path))
             with os.fdopen(handle, "wb") as out:
                 out.write(data)
-            temps.append((Path(tmp_name), path))
             _permit_like_open(Path(tmp_name))
-        for tmp, path in temps:
-            os.replace(tmp, path)
+        with _directory_lock(paths[0].parent):
+            for tmp, path in temps:
+                os.replace(tmp, path)
     except OSError as exc:
-        raise InputError(exc.filename or next(iter(files)), f"cannot write: {exc.strerror or exc}") from None
+        raise InputError(exc.filename or paths[0], f"cannot write: {exc.strerror or exc}") from None
     finally:
         for tmp, _ in temps:
             if tmp.exists():
                 tmp.unlink()
+
+
+@contextmanager
+def _directory_lock(directory: Path) -> Iterator[None]:
+    """An advisory exclusive lock on ``directory`` (flock on its descriptor: no lock file is left behind)."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        yield
+        return
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # closing releases the lock
 
 
 def write_texts_atomic(files: dict[Path, str]) -> None:
@@ -148,6 +209,9 @@ def check_files(files: dict[Path, bytes]) -> None:
     problems = []
     for path, data in files.items():
         path = Path(path)
+        if path.is_dir():
+            problems.append(f"{path}: is a directory, not the file to check")
+            continue
         if not path.is_file():
             problems.append(f"{path}: missing")
             continue

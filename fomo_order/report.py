@@ -37,7 +37,9 @@ def stream_title(path: Path, meta: Mapping[str, Any] | None) -> str:
     if not meta or "strategy" not in meta:
         return path.stem
     parts = [str(meta["strategy"])]
-    parameters = meta.get("parameters") or {}
+    parameters = meta.get("parameters")
+    if not isinstance(parameters, Mapping):  # a meta of another shape: the title says what it can
+        parameters = {}
     if "within_year" in parameters:
         parts.append(f"within-year {parameters['within_year']}")
     if parameters.get("start_rank") is not None:

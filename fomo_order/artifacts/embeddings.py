@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from fomo_order.errors import CheckFailed, InputError
-from fomo_order.fileio import atomic_path, check_texts, dumps_json, read_json
+from fomo_order.fileio import check_texts, dumps_json, read_json, write_files_atomic
 
 
 def sidecar_path(npy_path: str | Path) -> Path:
@@ -46,9 +46,8 @@ def write_embeddings(
         if problems:
             raise CheckFailed("; ".join(problems))
         return
-    with atomic_path(path) as npy_tmp, atomic_path(sidecar_path(path)) as json_tmp:
-        npy_tmp.write_bytes(buffer.getvalue())
-        json_tmp.write_text(dumps_json(sidecar), encoding="utf-8")
+    # the vectors first, the sidecar (their meta) last, both or neither
+    write_files_atomic({path: buffer.getvalue(), sidecar_path(path): dumps_json(sidecar).encode("utf-8")})
 
 
 def read_embeddings_file(path: str | Path) -> tuple[np.ndarray, list[str], dict[str, Any]]:

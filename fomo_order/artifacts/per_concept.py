@@ -15,6 +15,8 @@ import numpy as np
 
 from fomo_order.errors import InputError
 
+MAX_INTEGER = 2**63  # counts are int64 wherever they are kept
+
 
 def concept_values(
     path: str | Path, data: Any, concept_ids: Sequence[str], what: str, *, non_negative: bool = False
@@ -30,7 +32,9 @@ def concept_values(
     for position, cid in enumerate(concept_ids):
         value = data[cid]
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise InputError(path, f"{what} of {cid!r} is not a number: {value!r}")
+            raise InputError(path, f"{what} of {cid!r} is not a number: {str(value)[:40]!r}")
+        if isinstance(value, int) and not -MAX_INTEGER <= value < MAX_INTEGER:
+            raise InputError(path, f"{what} of {cid!r} is out of range (at most 2^63 - 1): {str(value)[:24]}...")
         if not math.isfinite(value):
             raise InputError(path, f"{what} of {cid!r} is not finite: {value!r}")
         if non_negative and value < 0:

@@ -32,18 +32,20 @@ def catalog_command(
 def _print_table(summary: dict) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=f"{summary['source']}: {summary['concepts']} concepts in {len(summary['datasets'])} datasets")
+    title = f"{summary['source']}: {summary['concepts']} concepts in {len(summary['datasets'])} datasets"
+    table = Table(title=Text(title))
     for column, justify in (("dataset", "left"), ("concepts", "right"), ("year", "right"), ("template", "left"),
                             ("query", "left")):
         table.add_column(column, justify=justify)
     for row in summary["datasets"]:
-        table.add_row(
-            row["name"],
+        table.add_row(  # user text is never read as rich markup
+            Text(row["name"]),
             str(row["concepts"]),
             "-" if row["year"] is None else str(row["year"]),
-            " | ".join(row["templates"]) + (" (default)" if row["default_template"] else ""),
-            row["query"],
+            Text(" | ".join(row["templates"]) + (" (default)" if row["default_template"] else "")),
+            Text(row["query"]),
         )
     console = Console(highlight=False, soft_wrap=False)
     console.print(table)

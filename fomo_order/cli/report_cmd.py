@@ -64,6 +64,7 @@ def report_command(
 def _print_summary(signals: list) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     def number(value: float | None, digits: int = 3) -> str:
         return "-" if value is None else f"{value:.{digits}f}"
@@ -75,7 +76,7 @@ def _print_summary(signals: list) -> None:
         s = stream.summary
         per_task = s["datasets_per_task"]
         table.add_row(
-            stream.name,
+            Text(stream.name),
             str(s["concepts"]),
             str(s["tasks"]),
             f"{per_task['min']}/{per_task['median']:g}/{per_task['max']}",
