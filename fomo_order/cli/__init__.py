@@ -7,6 +7,8 @@ so ``fomo-order --help`` stays instant.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from rich.console import Console
 from rich.text import Text
@@ -71,7 +73,7 @@ def command_line(ctx: typer.Context, leave_out: tuple[str, ...] = ("check",)) ->
         if value is None or (not is_argument and value == param.default):
             continue
         values = value if isinstance(value, (list, tuple)) else [value]
-        values = [getattr(v, "value", v) for v in values]
+        values = [_recorded(getattr(v, "value", v)) for v in values]
         if is_argument:
             args.extend(str(v) for v in values)
         elif getattr(param, "is_flag", False):
@@ -80,6 +82,17 @@ def command_line(ctx: typer.Context, leave_out: tuple[str, ...] = ("check",)) ->
             for v in values:
                 args.extend([max(param.opts, key=len), str(v)])
     return args
+
+
+def _recorded(value: object) -> object:
+    """A path as the meta records it: relative to the working directory when inside it (so a meta names no
+    home directory and stays valid in another checkout), as given otherwise."""
+    if isinstance(value, (str, Path)) and str(value) and Path(value).is_absolute() and Path(value).exists():
+        try:
+            return Path(value).resolve().relative_to(Path.cwd().resolve())
+        except ValueError:
+            return value
+    return value
 
 
 def main(argv: list[str] | None = None) -> None:

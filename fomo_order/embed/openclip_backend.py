@@ -85,7 +85,8 @@ class OpenClipEncoder:
                     problem = f"{source}: no such checkpoint file, and not a pretrained tag of {self.name} ({known})"
                 raise ParameterError("pretrained", problem)
             self._checkpoint = path
-            self._weights = {"file": path.name, "sha256": sha256_file(path)}
+            # by name, size and content, never by absolute path
+            self._weights = {"file": path.name, "bytes": path.stat().st_size, "sha256": sha256_file(path)}
         self._quick_gelu = bool(self._tag_config.get("quick_gelu", False))
         self._config = copy.deepcopy(config)
         if self._quick_gelu:  # the tag's weights were trained with QuickGELU; open_clip only warns otherwise

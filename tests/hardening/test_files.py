@@ -227,3 +227,12 @@ def test_concurrent_writers_never_mix_a_stream_and_another_runs_meta(tmp_path) -
         expected = run_subprocess("order", "random", DEMO_CATALOG, "--seed", meta["seed"], "-o", "-").stdout
         assert out.read_text(encoding="utf-8") == expected
     no_temporaries(tmp_path)
+
+
+def test_meta_paths_inside_the_working_directory_are_recorded_relative(run_cli, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(REPO)
+    out = tmp_path / "s.json"
+    assert run_cli("order", "random", DEMO_CATALOG.resolve(), "-o", out).exit_code == 0
+    argv = json.loads((tmp_path / "s.meta.json").read_text(encoding="utf-8"))["argv"]
+    assert argv[2] == "configs/demo/catalog.yaml"  # no home directory in the provenance
+    assert argv[-1] == str(out)  # outside the working directory: as given
