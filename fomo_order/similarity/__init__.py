@@ -3,8 +3,15 @@
 Importing this package needs numpy only; numba and torch load when a search runs.
 """
 
-from fomo_order.similarity.reference import naive_greedy_all_starts
-from fomo_order.similarity.search import (
+from pathlib import Path
+
+from fomo_order._numba_cache import use_writable_cache
+
+# numba (imported when a search runs) caches its kernels beside this package, or elsewhere when it cannot
+use_writable_cache(Path(__file__).parent)
+
+from fomo_order.similarity.reference import naive_greedy_all_starts  # noqa: E402
+from fomo_order.similarity.search import (  # noqa: E402
     Refine,
     SimilarityPath,
     default_neighbours,
