@@ -108,7 +108,9 @@ def test_checkpoint_through_the_cli_equals_encode_text(run_cli, tmp_path: Path, 
     from fomo_order.fileio import sha256_file
 
     assert sidecar["version"] == __version__ and sidecar["precision"] == "fp32"
-    assert sidecar["pretrained"] == {"file": checkpoint.name, "sha256": sha256_file(checkpoint)}
+    assert sidecar["pretrained"] == {
+        "file": checkpoint.name, "bytes": checkpoint.stat().st_size, "sha256": sha256_file(checkpoint)
+    }  # by name, size and content: never the absolute path
     assert sidecar["model_config"] == {"file": config.name, "sha256": sha256_file(config)}
     assert sidecar["templates"]["TEXTURES"] == CATALOG[1]["templates"]
     assert re.fullmatch(r"[0-9a-f]{64}", sidecar["captions"]["sha256"])

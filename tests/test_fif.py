@@ -5,6 +5,7 @@ made from the forward stream, and `fif-overrides` prints the overrides that repr
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from pathlib import Path
 
@@ -252,7 +253,7 @@ def test_make_runs_one_similarity_search_per_start_rank(tmp_path: Path, naming, 
         ["make", "-n", "-B", "streams", f"NAMING={naming}", f"CATALOG={catalog}", f"OUT={tmp_path}"],
         cwd=REPO, capture_output=True, text=True, check=True,
     ).stdout.splitlines()
-    searches = [line for line in plan if " order " in line and " similarity " in line]
+    searches = [line for line in plan if re.search(r"fomo-order order\s+similarity ", line)]
     assert len(searches) == forward and all("--reverse" not in line for line in searches)
-    reversals = [line for line in plan if " reverse " in line and "similarity" in line]
+    reversals = [line for line in plan if re.search(r"fomo-order reverse \S*/similarity_", line)]
     assert len(reversals) == reversed_
