@@ -101,14 +101,18 @@ def fetch_frequencies_command(
     Counts are cached as they arrive; an interrupted or partly failed run is resumed by running the same
     command again. Exit 3 when some queries have no count (nothing written; the rest is cached).
     """
-    from fomo_order.artifacts.freqs import write_freqs
+    from fomo_order.artifacts.freqs import output_problem, write_freqs
     from fomo_order.catalog import load_catalog
     from fomo_order.cli.progress import reporter as make_reporter
-    from fomo_order.errors import ParameterError
+    from fomo_order.errors import InputError, ParameterError
     from fomo_order.frequencies import FetchFailed, FetchOptions, fetch_frequencies
 
     selected = dataset_names(datasets)
     loaded = load_catalog(catalog, datasets=selected)
+    # Say before a long fetch, not after it, that OUT cannot be written (a directory, a read-only place).
+    problem = None if check else output_problem(out)
+    if problem:
+        raise InputError(out, problem)
     options = FetchOptions(
         source=source,
         index=index,
