@@ -46,7 +46,11 @@ def count_problem(value: Any) -> str | None:
 def _describe_int(value: int) -> str:
     if abs(value) < 10**30:
         return str(value)
-    return f"an integer of about {int(abs(value).bit_length() * math.log10(2)) + 1} digits"
+    size = abs(value)
+    digits = int((size.bit_length() - 1) * math.log10(2)) + 1  # never more than the true number of digits
+    while size >= 10**digits:
+        digits += 1
+    return f"{'a negative' if value < 0 else 'an'} integer of {digits} digits"
 
 
 def _short_repr(value: Any) -> str:
