@@ -12,7 +12,7 @@ from fomo_order.cli.options import CatalogArgument, Datasets, dataset_names, fla
 from fomo_order.frequencies.infinigram import OperatorWordsInExactCase
 from fomo_order.frequencies.queries import CaseMode
 from fomo_order.frequencies.sources import CountKind, Source
-from fomo_order.frequencies.wimbd import CredentialsMissing
+from fomo_order.frequencies.wimbd import CredentialsMissing, redact_url
 
 # How to give what the library asks for, in flags (the library's messages name no flags).
 HINTS = {
@@ -132,6 +132,8 @@ def fetch_frequencies_command(
     )
     reporter = make_reporter(quiet)
     argv = command_line(ctx, leave_out=("check", "quiet", "refresh"))
+    # A password in --es-url stays out of the meta (a check asks no server; a rerun gives it again).
+    argv = [redact_url(arg) if opt == "--es-url" else arg for opt, arg in zip(["", *argv[:-1]], argv, strict=True)]
     try:
         document, summary = fetch_frequencies(loaded, options, reporter, argv=argv, offline=check)
     except ParameterError as error:

@@ -66,15 +66,19 @@ class Credentials:
     """Where the cluster is (an Elastic Cloud id or a URL) and the API key, with where each came from."""
 
     cloud_id: str | None
-    url: str | None
+    url: str | None = field(repr=False)
     api_key: str | None = field(repr=False)
     origin: str  # for error messages: "ES_CLOUD_ID", "es_url" (the parameter), a config file path
 
     def secrets(self) -> list[str]:
         """The texts to keep out of every message: the key, and the id and key it encodes (``id:key`` in base64)."""
+        found = []
+        password = _url_password(self.url)
+        if password:
+            found.append(password)
         if not self.api_key:
-            return []
-        found = [self.api_key]
+            return found
+        found.append(self.api_key)
         try:
             decoded = base64.b64decode(self.api_key, validate=True).decode("ascii")
         except (binascii.Error, ValueError):
@@ -82,6 +86,32 @@ class Credentials:
         if ":" in decoded:
             found.extend(part for part in decoded.split(":", 1) if len(part) >= 8)
         return sorted(set(found), key=len, reverse=True)
+
+
+def _url_password(url: str | None) -> str | None:
+    from urllib.parse import unquote, urlsplit
+
+    try:
+        password = urlsplit(url).password if url else None
+    except ValueError:
+        return None
+    return unquote(password) if password else None
+
+
+def redact_url(url: str) -> str:
+    """``url`` with the password of its ``user:password@`` part replaced by ``[redacted]`` (for the meta's argv:
+    a check asks no server, and a rerun gives the password again)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return url
+    if not password:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:{REDACTED}@{host}"))
 
 
 def redact(text: str, secrets: Sequence[str]) -> str:

@@ -482,3 +482,42 @@ def test_the_library_names_the_timeout_parameter(tmp_path: Path) -> None:
         with pytest.raises(ParameterError) as refused:
             fetch_frequencies(load_catalog(catalog_file(tmp_path)), FetchOptions(source="wordfreq", timeout=value))
         assert refused.value.parameter == "timeout" and "--" not in refused.value.problem
+
+
+def test_a_password_in_es_url_stays_out_of_the_meta_the_cache_and_messages(run_cli, tmp_path: Path) -> None:
+    password = "pa55-SECRET-word"
+    out = tmp_path / "freqs.json"
+    with ElasticsearchStandIn() as es:
+        url = es.url.replace("http://", f"http://user:{password}@")
+        result = run_cli("fetch-frequencies", catalog_file(tmp_path), "-o", out, "--es-url", url,
+                         "--cache-dir", tmp_path / "cache")
+        assert result.exit_code == 0, result.output
+        argv = json.loads(out.read_text(encoding="utf-8"))["meta"]["argv"]
+        assert argv[argv.index("--es-url") + 1] == es.url.replace("http://", f"http://user:{REDACTED}@")
+        check = run_cli(*argv, "--check")  # the recorded command line still checks the file (it asks no server)
+    assert check.exit_code == 0, check.output
+    assert password not in result.output and not files_holding(tmp_path, password)
+
+
+@pytest.mark.parametrize("tampered", [{"0": -5}, {"0": "abc"}, "not json"], ids=repr)
+def test_tampered_corpus_counts_in_the_cache_are_dropped_and_counted_again(run_cli, tmp_path: Path, tampered) -> None:
+    import zlib
+
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("an apple a day\npear and apple\n", encoding="utf-8")
+    out = tmp_path / "freqs.json"
+    cache = tmp_path / "cache"
+    args = ("fetch-frequencies", catalog_file(tmp_path), "-o", out, "--source", "corpus", "--corpus", corpus,
+            "--cache-dir", cache)
+    assert run_cli(*args).exit_code == 0
+    expected = freqs_counts(out)
+    assert expected == {"D+++apple": 2, "D+++pear": 1, "D+++plum": 0}
+    blob = zlib.compress((tampered if isinstance(tampered, str) else json.dumps(tampered)).encode())
+    with sqlite3.connect(cache / CACHE_FILE) as db:
+        db.execute("UPDATE corpus_file_counts SET nonzero=?", (blob,))
+    out.unlink()
+    result = run_cli(*args)
+    assert result.exit_code == 0, result.output
+    assert "are not counts" in result.stderr and "dropped, to be counted again" in result.stderr
+    assert "scanned 1 of 1 corpus files" in result.stderr
+    assert freqs_counts(out) == expected
