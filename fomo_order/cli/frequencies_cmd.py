@@ -12,7 +12,7 @@ from fomo_order.cli.options import CatalogArgument, Datasets, dataset_names, fla
 from fomo_order.frequencies.infinigram import OperatorWordsInExactCase
 from fomo_order.frequencies.queries import CaseMode
 from fomo_order.frequencies.sources import CountKind, Source
-from fomo_order.frequencies.wimbd import CredentialsMissing
+from fomo_order.frequencies.wimbd import CredentialsMissing, redact_url
 
 # How to give what the library asks for, in flags (the library's messages name no flags).
 HINTS = {
@@ -101,14 +101,18 @@ def fetch_frequencies_command(
     Counts are cached as they arrive; an interrupted or partly failed run is resumed by running the same
     command again. Exit 3 when some queries have no count (nothing written; the rest is cached).
     """
-    from fomo_order.artifacts.freqs import write_freqs
+    from fomo_order.artifacts.freqs import output_problem, write_freqs
     from fomo_order.catalog import load_catalog
     from fomo_order.cli.progress import reporter as make_reporter
-    from fomo_order.errors import ParameterError
+    from fomo_order.errors import InputError, ParameterError
     from fomo_order.frequencies import FetchFailed, FetchOptions, fetch_frequencies
 
     selected = dataset_names(datasets)
     loaded = load_catalog(catalog, datasets=selected)
+    # Say before a long fetch, not after it, that OUT cannot be written (a directory, a read-only place).
+    problem = None if check else output_problem(out)
+    if problem:
+        raise InputError(out, problem)
     options = FetchOptions(
         source=source,
         index=index,
@@ -128,6 +132,8 @@ def fetch_frequencies_command(
     )
     reporter = make_reporter(quiet)
     argv = command_line(ctx, leave_out=("check", "quiet", "refresh"))
+    # A password in --es-url stays out of the meta (a check asks no server; a rerun gives it again).
+    argv = [redact_url(arg) if opt == "--es-url" else arg for opt, arg in zip(["", *argv[:-1]], argv, strict=True)]
     try:
         document, summary = fetch_frequencies(loaded, options, reporter, argv=argv, offline=check)
     except ParameterError as error:

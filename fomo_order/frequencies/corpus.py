@@ -306,12 +306,12 @@ def _counts_are(request: CountRequest) -> str:
 def count_corpus_source(request: CountRequest) -> Counted:
     import os
 
-    from fomo_order.frequencies.cache import default_cache_dir
+    from fomo_order.frequencies.cache import open_cache
 
     options = request.options
     queries = request.queries
     processes = options.concurrency or os.cpu_count() or 1
-    with CountCache(Path(options.cache_dir) if options.cache_dir else default_cache_dir()) as cache:
+    with open_cache(options.cache_dir, request.reporter.note) as cache:
         result = count_corpus(
             options.corpus, queries, request.count, cache, processes=processes, refresh=options.refresh,
             reporter=request.reporter,

@@ -8,11 +8,12 @@ reader are :mod:`fomo_order.artifacts.freqs`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fomo_order.artifacts.freqs import freqs_document
+from fomo_order.artifacts.freqs import count_problem, freqs_document
 from fomo_order.artifacts.meta import input_record, make_meta
 from fomo_order.catalog import Catalog
 from fomo_order.errors import ParameterError
@@ -23,6 +24,7 @@ from fomo_order.progress import SILENT, Reporter
 
 COMMAND = "fetch-frequencies"
 DEFAULT_BATCH_SIZE = 100
+MAX_TIMEOUT = 86_400.0  # a day: anything longer is a mistake (and sockets refuse huge timeouts)
 
 __all__ = ["COMMAND", "FetchFailed", "FetchOptions", "FetchSummary", "fetch_frequencies"]
 
@@ -89,6 +91,16 @@ def fetch_frequencies(
         queries=distinct, index=index, count=count_kind, options=options, reporter=reporter or SILENT, offline=offline
     )
     counted = source.count(request)
+    # The last gate before FREQS.json: whatever a source returns, a count that is not one is a failed query.
+    invalid = {query: f"invalid count: {count_problem(counted.counts.get(query))}" for query in distinct
+               if count_problem(counted.counts.get(query))}
+    if invalid:
+        first = next(iter(invalid.items()))
+        raise FetchFailed(
+            f"{len(invalid)} of {len(distinct)} queries have no valid count (first: {first[0]!r}: {first[1]}); "
+            "no output written",
+            invalid,
+        )
 
     inputs: dict[str, Any] = {"catalog": {"path": catalog.source, "sha256": catalog.sha256()}}
     if options.queries_file:
@@ -136,7 +148,9 @@ def _check_options(options: FetchOptions, source: str, offline: bool) -> None:
             raise ParameterError(name, "must be at least 1")
     if options.concurrency is not None and options.concurrency < 1:
         raise ParameterError("concurrency", "must be at least 1")
-    if not options.timeout > 0:
-        raise ParameterError("timeout", "must be more than 0 seconds")
+    if not (isinstance(options.timeout, (int, float)) and math.isfinite(options.timeout)):
+        raise ParameterError("timeout", f"must be a finite number of seconds, not {options.timeout!r}")
+    if not 0 < options.timeout <= MAX_TIMEOUT:
+        raise ParameterError("timeout", f"must be more than 0 seconds and at most {MAX_TIMEOUT:g} (a day)")
     if offline and options.refresh:
         raise ParameterError("refresh", "asks the servers again, and an offline run (a check) asks none: give one")

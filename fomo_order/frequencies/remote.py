@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from fomo_order.artifacts.freqs import count_problem
 from fomo_order.errors import InputError
-from fomo_order.frequencies.cache import CACHE_FILE, CountCache, default_cache_dir
+from fomo_order.frequencies.cache import CACHE_FILE, CountCache, default_cache_dir, open_cache
 from fomo_order.frequencies.retry import PermanentError, QueriesFailed, RetryPolicy, TransientError
 from fomo_order.frequencies.sources import Counted, CountRequest
 from fomo_order.progress import SILENT, Reporter
@@ -184,6 +185,7 @@ def _run_batch(phrases, count, policy: RetryPolicy, stop: threading.Event, event
         except PermanentError as exc:
             events.put(("fatal", exc.message))
             return
+        _reject_invalid_counts(outcome)
         if outcome.counts:
             events.put(("counts", outcome.counts))
         if outcome.failed:
@@ -204,6 +206,16 @@ def _run_batch(phrases, count, policy: RetryPolicy, stop: threading.Event, event
             return
 
 
+def _reject_invalid_counts(outcome: BatchOutcome) -> None:
+    """Where server counts enter: a count that is not a non-negative integer below 2^63 is a malformed answer,
+    asked again (and after the last try a failed query), never cached or written."""
+    for phrase, count in list(outcome.counts.items()):
+        problem = count_problem(count)
+        if problem:
+            del outcome.counts[phrase]
+            outcome.retry[phrase] = TransientError(f"invalid count in the answer: {problem}")
+
+
 def _keep_what_arrived(events: queue.Queue, cache: CountCache, backend: Backend, counts: dict[str, int]) -> None:
     """On the way out (done, error or Ctrl-C), still store answers that arrived but were not yet written."""
     while True:
@@ -219,6 +231,20 @@ def _keep_what_arrived(events: queue.Queue, cache: CountCache, backend: Backend,
             counts.update(payload)
 
 
+def _cache_file(cache_dir: Path | None) -> Path:
+    try:
+        return (Path(cache_dir) if cache_dir else default_cache_dir()) / CACHE_FILE
+    except RuntimeError:  # no home directory
+        return Path(CACHE_FILE)
+
+
+def _cache_file_exists(cache_dir: Path | None) -> bool:
+    try:
+        return _cache_file(cache_dir).is_file()
+    except OSError:
+        return False
+
+
 def count_remote(backend: Backend, request: CountRequest, *, batch_size: int) -> Counted:
     """A network source's counting function, shared by every source: cache, batches, retries, failures.
 
@@ -227,15 +253,16 @@ def count_remote(backend: Backend, request: CountRequest, *, batch_size: int) ->
     """
     options = request.options
     queries = request.queries
-    cache_dir = Path(options.cache_dir) if options.cache_dir else default_cache_dir()
+    reporter = request.reporter
     try:
-        if request.offline and not (cache_dir / CACHE_FILE).is_file():
+        if request.offline and not _cache_file_exists(options.cache_dir):
             # Opening the cache would create it: an offline run writes nothing.
             report = FetchReport(counts={}, failed=dict.fromkeys(queries, NOT_CACHED), from_cache=0, fetched=0,
                                  requests=0)
-            cache_path = cache_dir / CACHE_FILE
+            cache_where = str(_cache_file(options.cache_dir))
+            persistent = False
         else:
-            with CountCache(cache_dir) as cache:
+            with open_cache(options.cache_dir, reporter.note, read_only=request.offline) as cache:
                 report = fetch_remote(
                     backend,
                     queries,
@@ -244,10 +271,11 @@ def count_remote(backend: Backend, request: CountRequest, *, batch_size: int) ->
                     concurrency=options.concurrency or DEFAULT_CONCURRENCY,
                     policy=RetryPolicy.from_environment(tries=options.tries),
                     refresh=options.refresh,
-                    reporter=request.reporter,
+                    reporter=reporter,
                     offline=request.offline,
                 )
-                cache_path = cache.path
+                cache_where = cache.where
+                persistent = cache.path is not None
     finally:
         backend.close()
     if report.failed:
@@ -255,14 +283,19 @@ def count_remote(backend: Backend, request: CountRequest, *, batch_size: int) ->
         if request.offline:
             raise FetchFailed(
                 f"{len(report.failed)} of {len(queries)} queries have no cached count (first: {first[0]!r}) and an "
-                f"offline run asks no server; fetch them first (cache: {cache_path}); no output written",
+                f"offline run asks no server; fetch them first (cache: {cache_where}); no output written",
                 report.failed,
             )
         why = f"; stopped early: {report.stopped_early}" if report.stopped_early else ""
+        kept = (
+            f"the other {len(report.counts)} counts are cached in {cache_where}: rerun the same command to ask "
+            "only for the missing ones"
+            if persistent
+            else f"the other {len(report.counts)} counts were not kept (no cache directory)"
+        )
         raise FetchFailed(
             f"{len(report.failed)} of {len(queries)} queries have no count (first: {first[0]!r}: {first[1]}){why}; "
-            f"the other {len(report.counts)} counts are cached in {cache_path}: rerun the same command to ask "
-            f"only for the missing ones; no output written",
+            f"{kept}; no output written",
             report.failed,
         )
     return Counted(

@@ -6,16 +6,24 @@ index (C4's English subset). We send exactly that query, many at a time, with ``
 ``track_total_hits: true``), on the official client pinned to the 8.x line (WIMBD's server and client are
 Elasticsearch 8; a 9.x client asks for compatibility mode 9, which an 8.x server refuses).
 The client's own retries are off: ``remote.fetch_remote`` retries, in one place.
+
+The API key is a secret: it is stripped of surrounding whitespace (a key pasted from a file often ends in a
+newline), must be printable ASCII (an HTTP header value; the error says so without showing it), and is
+redacted (:func:`redact`) from everything the backend says: errors, retry notes, messages of the server.
+It never reaches the meta, the cache key or a log.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fomo_order.artifacts.freqs import count_problem
 from fomo_order.errors import InputError, ParameterError
 from fomo_order.fileio import read_mapping_file
 from fomo_order.frequencies.remote import DEFAULT_CONCURRENCY, BatchOutcome, count_remote
@@ -50,14 +58,88 @@ def index_filter(index: str) -> dict[str, Any] | None:
     return C4_SUBSET_FILTER if index == WIMBD_INDEX else None
 
 
+REDACTED = "[redacted]"
+
+
 @dataclass(frozen=True)
 class Credentials:
     """Where the cluster is (an Elastic Cloud id or a URL) and the API key, with where each came from."""
 
     cloud_id: str | None
-    url: str | None
-    api_key: str | None
+    url: str | None = field(repr=False)
+    api_key: str | None = field(repr=False)
     origin: str  # for error messages: "ES_CLOUD_ID", "es_url" (the parameter), a config file path
+
+    def secrets(self) -> list[str]:
+        """The texts to keep out of every message: the key, and the id and key it encodes (``id:key`` in base64)."""
+        found = []
+        password = _url_password(self.url)
+        if password:
+            found.append(password)
+        if not self.api_key:
+            return found
+        found.append(self.api_key)
+        try:
+            decoded = base64.b64decode(self.api_key, validate=True).decode("ascii")
+        except (binascii.Error, ValueError):
+            decoded = ""
+        if ":" in decoded:
+            found.extend(part for part in decoded.split(":", 1) if len(part) >= 8)
+        return sorted(set(found), key=len, reverse=True)
+
+
+def _url_password(url: str | None) -> str | None:
+    from urllib.parse import unquote, urlsplit
+
+    try:
+        password = urlsplit(url).password if url else None
+    except ValueError:
+        return None
+    return unquote(password) if password else None
+
+
+def redact_url(url: str) -> str:
+    """``url`` with the password of its ``user:password@`` part replaced by ``[redacted]`` (for the meta's argv:
+    a check asks no server, and a rerun gives the password again)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return url
+    if not password:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:{REDACTED}@{host}"))
+
+
+def redact(text: str, secrets: Sequence[str]) -> str:
+    """``text`` with every secret (and its percent- or backslash-escaped forms) replaced by ``[redacted]``."""
+    from urllib.parse import quote
+
+    for secret in secrets:
+        for form in (secret, quote(secret, safe=""), repr(secret)[1:-1]):
+            if form:
+                text = text.replace(form, REDACTED)
+    return text
+
+
+def clean_api_key(raw: str | None, origin: str) -> str | None:
+    """The key without surrounding whitespace (None when empty), or InputError naming ``origin``: the problem,
+    never the key."""
+    if raw is None:
+        return None
+    key = raw.strip()
+    if not key:
+        return None
+    if any(not (" " <= char <= "~") for char in key):
+        kind = "a control character" if any(ord(c) < 32 or ord(c) == 127 for c in key) else "a non-ASCII character"
+        raise InputError(
+            origin,
+            f"the API key holds {kind}; an API key is printable ASCII (the key is not shown)",
+        )
+    return key
 
 
 def resolve_credentials(
@@ -68,7 +150,7 @@ def resolve_credentials(
     The API key comes from the config file when it has one, else from ``ES_API_KEY`` (as in WIMBD).
     """
     environ = os.environ if environ is None else environ
-    env_key = environ.get(ENV_API_KEY) or None
+    env_key = clean_api_key(environ.get(ENV_API_KEY), ENV_API_KEY)
     if es_url:
         return Credentials(cloud_id=None, url=es_url, api_key=env_key, origin="es_url")
     if es_config is not None:
@@ -78,10 +160,13 @@ def resolve_credentials(
         cloud_id = data.get("cloud_id")
         if not isinstance(cloud_id, str) or not cloud_id.strip():
             raise InputError(es_config, "has no 'cloud_id' string")
-        api_key = data.get("api_key") or env_key
-        if not isinstance(api_key, str) or not api_key.strip():
+        api_key = data.get("api_key")
+        if api_key is not None and not isinstance(api_key, str):
+            raise InputError(es_config, "'api_key' is not a string (the key is not shown)")
+        api_key = clean_api_key(api_key, f"{es_config}: api_key") or env_key
+        if not api_key:
             raise InputError(es_config, f"has no 'api_key', and {ENV_API_KEY} is not set")
-        return Credentials(cloud_id=cloud_id.strip(), url=None, api_key=api_key.strip(), origin=str(es_config))
+        return Credentials(cloud_id=cloud_id.strip(), url=None, api_key=api_key, origin=str(es_config))
     cloud_id = environ.get(ENV_CLOUD_ID) or None
     if cloud_id and not env_key:
         raise CredentialsMissing(
@@ -92,7 +177,7 @@ def resolve_credentials(
             f"wimbd: no Elasticsearch credentials: set {ENV_CLOUD_ID} and {ENV_API_KEY} (WIMBD's), give WIMBD's "
             f"es_config.yml, or the URL of a self-hosted cluster; {OTHER_SOURCES_HINT}"
         )
-    return Credentials(cloud_id=cloud_id.strip(), url=None, api_key=env_key.strip(), origin=ENV_CLOUD_ID)
+    return Credentials(cloud_id=cloud_id.strip(), url=None, api_key=env_key, origin=ENV_CLOUD_ID)
 
 
 class ElasticsearchBackend:
@@ -102,6 +187,8 @@ class ElasticsearchBackend:
 
     def __init__(self, credentials: Credentials, index: str, *, concurrency: int, timeout: float) -> None:
         from elasticsearch import Elasticsearch
+
+        self.secrets = credentials.secrets()
 
         options: dict[str, Any] = {
             "api_key": credentials.api_key,
@@ -118,9 +205,10 @@ class ElasticsearchBackend:
             else:
                 self.client = Elasticsearch(cloud_id=credentials.cloud_id, **options)
         except ValueError as exc:
+            problem = redact(f"cannot connect: {exc}", self.secrets)
             if credentials.url:
-                raise ParameterError("es_url", f"cannot connect: {exc}") from None
-            raise InputError(credentials.origin, f"cannot connect: {exc}") from None
+                raise ParameterError("es_url", problem) from None
+            raise InputError(credentials.origin, problem) from None
         node = self.client.transport.node_pool.all()[0]
         self.endpoint = node.base_url
         self.index = index
@@ -131,6 +219,20 @@ class ElasticsearchBackend:
         self.client.close()
 
     def count(self, phrases: Sequence[str]) -> BatchOutcome:
+        """One ``_msearch``; every message it gives (errors, retry reasons) has the API key redacted."""
+        try:
+            outcome = self._count(phrases)
+        except (TransientError, PermanentError) as exc:
+            exc.message = redact(exc.message, self.secrets)
+            exc.args = (exc.message,)
+            raise
+        for why in outcome.retry.values():
+            why.message = redact(why.message, self.secrets)
+            why.args = (why.message,)
+        outcome.failed = {phrase: redact(why, self.secrets) for phrase, why in outcome.failed.items()}
+        return outcome
+
+    def _count(self, phrases: Sequence[str]) -> BatchOutcome:
         searches: list[dict[str, Any]] = []
         for phrase in phrases:
             searches.append({})
@@ -198,8 +300,12 @@ def _read_answer(phrase: str, answer: Any, outcome: BatchOutcome) -> None:
         value, relation = total.get("value"), total.get("relation", "eq")
     else:
         value, relation = total, "eq"
-    if isinstance(value, bool) or not isinstance(value, int) or relation != "eq":
-        outcome.retry[phrase] = TransientError(f"malformed hits.total in _msearch answer: {total!r}")
+    if relation != "eq":
+        outcome.retry[phrase] = TransientError(f"hits.total is a bound ({str(relation)[:20]!r}), not an exact count")
+        return
+    problem = count_problem(value)
+    if problem:
+        outcome.retry[phrase] = TransientError(f"hits.total.value in the _msearch answer {problem}")
         return
     outcome.counts[phrase] = value
 

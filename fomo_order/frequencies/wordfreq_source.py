@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from fomo_order.errors import ParameterError
 from fomo_order.frequencies.sources import Counted, CountRequest, Source, register
 
 SCALE = 1_000_000_000
@@ -17,8 +18,14 @@ UNIT = "occurrences per 10^9 words (wordfreq estimate)"
 
 
 def wordfreq_counts(queries: Sequence[str], language: str = "en") -> dict[str, int]:
-    from wordfreq import word_frequency
+    """Each query's estimate in ``language``; ParameterError (``index``) for a language wordfreq has no list of."""
+    from wordfreq import available_languages, word_frequency
 
+    languages = sorted(available_languages())
+    if language not in languages:
+        raise ParameterError(
+            "index", f"wordfreq has no word list for language {language!r} (it has: {', '.join(languages)})"
+        )
     return {query: round(word_frequency(query, language) * SCALE) for query in dict.fromkeys(queries)}
 
 

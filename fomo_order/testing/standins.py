@@ -7,7 +7,10 @@
   CNF OR clauses as the sum over their terms.
 
 Faults are queued with :meth:`StandIn.inject` and consumed one per request, in order: ``Fault("429",
-retry_after=1)``, ``Fault("500")``, ``Fault("timeout", seconds=2)``, ``Fault("malformed")``, ``Fault("drop")``.
+retry_after=1)``, ``Fault("500")``, ``Fault("timeout", seconds=2)``, ``Fault("malformed")``, ``Fault("drop")``,
+``Fault("count", value=-7)`` (every count of the answer replaced by ``value``, which need not be a count).
+``ElasticsearchStandIn(echo_credentials=True)`` repeats the request's ``Authorization`` header in its error
+messages (as a careless proxy might), so that tests can check the key never reaches the user.
 Every request is logged (the phrases it asked for), so tests can tell what was asked and how often.
 Used by the tests and by ``benchmarks/bench_frequencies.py`` (shipped in the package so that both import it
 the same way; the tool never imports it); standard library only.
@@ -41,10 +44,11 @@ def infinigram_count(phrase: str) -> int:
 
 @dataclass
 class Fault:
-    kind: str  # "429", "500", "503", "timeout", "malformed", "drop", "ok" (no fault), "error-item" (msearch)
+    kind: str  # "429", "500", "503", "timeout", "malformed", "drop", "ok" (no fault), "error-item" (msearch), "count"
     retry_after: float | None = None
     seconds: float = 0.0
     status: int = 429  # for "error-item"
+    value: Any = None  # for "count": what every count of the answer becomes (any JSON value, e.g. -7, 2**70, "x")
 
 
 @dataclass
@@ -250,6 +254,8 @@ class _Handler(BaseHTTPRequestHandler):
             code = int(fault.kind)
             extra = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
             reason = "rejected execution (queue capacity reached)" if code == 429 else "internal failure"
+            if getattr(self.owner, "echo_credentials", False):
+                reason += f" (request had Authorization: {self.headers.get('Authorization')})"
             kind = "es_rejected_execution_exception" if code == 429 else "internal_server_error"
             return code, {**json_headers, **extra}, json.dumps(_es_error(kind, reason, code)).encode()
         if fault.kind == "timeout":
@@ -262,6 +268,15 @@ class _Handler(BaseHTTPRequestHandler):
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
             return None
+        if fault.kind == "count":
+            answer = json.loads(payload)
+            if "responses" in answer:
+                for item in answer["responses"]:
+                    if isinstance(item.get("hits"), dict):
+                        item["hits"]["total"]["value"] = fault.value
+            elif "count" in answer:
+                answer["count"] = fault.value
+            return status, headers, json.dumps(answer).encode()
         if fault.kind == "error-item":
             answer = json.loads(payload)
             if fault.status == 429:
@@ -287,11 +302,13 @@ class ElasticsearchStandIn(StandIn):
         indices: tuple[str, ...] = ("c4", "other"),
         api_key: str | None = None,
         product_header: bool = True,
+        echo_credentials: bool = False,
     ):
         super().__init__(latency)
         self.indices = set(indices)
         self.api_key = api_key
         self.product_header = product_header
+        self.echo_credentials = echo_credentials
 
     def respond(self, handler, path, body):
         accept = handler.headers.get("Accept", "") or ""
@@ -309,11 +326,12 @@ class ElasticsearchStandIn(StandIn):
             )
             return 400, headers, json.dumps(error).encode(), []
         if self.api_key is not None and handler.headers.get("Authorization") != f"ApiKey {self.api_key}":
-            error = _es_error(
-                "security_exception",
-                "unable to authenticate with provided credentials and anonymous access is not allowed for this request",
-                401,
+            reason = (
+                "unable to authenticate with provided credentials and anonymous access is not allowed for this request"
             )
+            if self.echo_credentials:
+                reason += f" (Authorization: {handler.headers.get('Authorization')})"
+            error = _es_error("security_exception", reason, 401)
             challenge = {"WWW-Authenticate": 'ApiKey, Basic realm="security"'}
             return 401, {**headers, **challenge}, json.dumps(error).encode(), []
         route = path.split("?")[0].strip("/").split("/")
