@@ -11,7 +11,7 @@ YEARS ?=
 TEMPLATES ?=
 CATALOG_FLAGS := $(if $(YEARS),--years $(YEARS)) $(if $(TEMPLATES),--templates $(TEMPLATES))
 
-.PHONY: install test lint streams fif-streams bench clean
+.PHONY: install test lint fuzz streams fif-streams bench clean
 
 install: $(STAMP)
 
@@ -29,6 +29,12 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest -q
+
+# A longer, randomised fuzz of the readers (catalog, stream, counts, embeddings): exit 0-3, one line,
+# no traceback, no partial file. Bounded: 150 examples per reader, about 1.5 minutes on 2 cores.
+FUZZ_EXAMPLES ?= 150
+fuzz: $(STAMP)
+	FOMO_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FOMO_FUZZ_RANDOM=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_fuzz.py
 
 # ---------------------------------------------------------------------------------------------
 # The paper's full stream set for CATALOG, written to OUT (default: the demo catalog, offline).

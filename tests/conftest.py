@@ -108,3 +108,12 @@ def small_catalog(tmp_path: Path) -> Path:
 @pytest.fixture
 def small_years(tmp_path: Path) -> Path:
     return write_json(tmp_path / "years.json", {"ALPHA": 2010, "BETA": 2005, "gamma": 2010})
+
+
+@pytest.fixture(scope="session")
+def small_catalog_for_fuzz(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A three-dataset catalog, made once, for the fuzz tests (which run many examples per test)."""
+    root = tmp_path_factory.mktemp("fuzz-catalog") / "lists"
+    write_json(root / "A.json", ["A+++a", "A+++b"])
+    write_json(root / "B.json", ["B+++c"])
+    return root
