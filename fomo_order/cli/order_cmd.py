@@ -64,6 +64,14 @@ def order_command(
         None,
         help="similarity: improve the greedy path by 2-opt/Or-opt local search (default none).",
     ),
+    starts: str | None = typer.Option(
+        None,
+        help="similarity: `all` (default, the exact search) or K: the best path from K spread-out starts "
+        "drawn from the seed; the meta records the spanning-tree bound and the gap.",
+    ),
+    ray_address: str | None = typer.Option(
+        None, "--ray-address", help="similarity: run the walks on the Ray cluster at ADDRESS, or `local` (same path)."
+    ),
 ) -> None:
     """Order the concepts of CATALOG and write a FoMo-in-Flux stream file.
 
@@ -84,6 +92,8 @@ def order_command(
         "start": start,
         "start_rank": start_rank,
         "refine": refine and refine.value,
+        "starts": _starts_option(starts),
+        "ray_address": ray_address,
     }
     flag_of = {"frequencies": "counts", "scores": "scores", "embeddings": "embeddings"}
     ordering = ORDERINGS[strategy]
@@ -119,8 +129,10 @@ def order_command(
         strategy=strategy,
         seed=seed,
         reverse=reverse,
-        # The device is left out: CPU and GPU give the same path, so the meta must not differ either.
-        parameters={"datasets": selected, **{k: v for k, v in parameters.items() if k != "device"}},
+        # The device and the Ray address are left out: they give the same path, so the meta must not differ
+        # either; `starts` only when sampled, so that exact streams keep their meta.
+        parameters={"datasets": selected, **{k: v for k, v in parameters.items()
+                                             if k not in ("device", "ray_address") and (k, v) != ("starts", None)}},
         concepts=len(stream),
         datasets=cat.dataset_names,
         inputs={
@@ -133,6 +145,15 @@ def order_command(
     emit(out, stream, meta, check)
     verb = "is current" if check else "written"
     console.print(f"{out}: {strategy} stream of {len(stream)} concepts from {len(cat.datasets)} datasets {verb}")
+
+
+def _starts_option(value: str | None) -> int | None:
+    """``--starts all`` (the exact search) -> None; ``--starts K`` -> K."""
+    if value is None or value == "all":
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise InputError("--starts", f"expected 'all' or a positive number of starts, got {value!r}")
+    return int(value)
 
 
 def _load_inputs(strategy: str, catalog: Any, given: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -18,7 +18,6 @@ numba and torch are imported when a search runs, never by ``import fomo_order.si
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +33,8 @@ HEAD_WIDTH = 16
 REFINE_WIDTH = 10  # neighbours tried per node by the local search
 _CPU_TILE_BYTES = 32 << 20
 _GPU_TILE_BYTES = 1 << 30
+_NO_BOUND = int(np.iinfo(np.int64).max)
+SAMPLE_POOL = 16  # farthest-point sampling draws starts from 16 K concepts (K: the number of starts)
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,9 @@ def similarity_path(
     refine: str = "none",
     lower_bound: bool | None = None,
     neighbours: int | None = None,
+    starts: int | None = None,
+    seed: int | np.random.Generator = 0,
+    ray_address: str | None = None,
 ) -> SimilarityPath:
     """The paper's path: the greedy walk of smallest total weight over all starts (or from ``start``).
 
@@ -108,6 +112,12 @@ def similarity_path(
     ``refine="2opt"`` improves the chosen path by local search. ``lower_bound`` (default: when refining)
     computes the minimum spanning tree weight. ``neighbours`` is the list length k (default
     :func:`default_neighbours`): it changes speed and memory, never the result.
+
+    ``starts=K`` searches K start concepts instead of all: spread over the space by farthest-point
+    sampling from a start drawn from ``seed`` (see :func:`sample_starts`); the spanning-tree bound is then
+    always computed and ``details`` records K, the bound and the gap. ``ray_address`` runs the walks
+    on a Ray cluster (``"local"``: a Ray runtime on this machine; a Ray runtime already initialised in
+    this process is used as it is); the result is the same.
     """
     if refine not in REFINE_MODES:
         raise InputError("--refine", f"unknown refinement {refine!r} (expected one of {', '.join(REFINE_MODES)})")
@@ -119,6 +129,14 @@ def similarity_path(
         raise InputError("--start-rank", f"{start_rank} is not between 1 and the number of concepts ({n})")
     if neighbours is not None and neighbours < 1:
         raise ValueError("neighbours must be at least 1")
+    if starts is not None and (isinstance(starts, bool) or not isinstance(starts, (int, np.integer)) or starts < 1):
+        raise InputError("starts", f"expected a positive number of start concepts, got {starts!r}")
+    if starts is not None and start is not None:
+        raise InputError("starts", "give a start concept or a number of starts to sample, not both")
+    if starts is not None and start_rank > min(starts, max(n, 1)):
+        raise InputError("start_rank", f"{start_rank} is more than the {min(starts, n)} sampled starts")
+    if ray_address is not None and (not isinstance(ray_address, str) or not ray_address.strip()):
+        raise InputError("ray_address", "expected a Ray cluster address or 'local'")
     where = resolve_device(device)
     fixed = fixed_point_for(n)
     quantized = quantize(matrix, fixed)
@@ -128,17 +146,28 @@ def similarity_path(
         "neighbours_per_node": k,
         "starts_searched": n if start is None else 1,
     }
+    sampled = starts is not None
+    if sampled:
+        details["starts_searched"] = min(int(starts), n)
+        lower_bound = True  # the certificate: how far from optimal the sampled path can be
     diagnostics: dict[str, Any] = {"device": where}
     if n == 1:
         only = np.zeros(1, dtype=np.int64)
         mst = 0.0 if (refine != "none" if lower_bound is None else lower_bound) else None
+        if sampled:
+            details["lower_bound_gap"] = 0.0
         return SimilarityPath(only, 0.0, 0, None if start is not None else 1, 0.0, mst, details, diagnostics)
 
     from fomo_order.similarity import _greedy_numba
 
     lists = neighbour_lists(quantized, k, fixed, where, diagnostics)
     if start is None:
-        totals = all_start_totals(quantized, lists, fixed, where, keep=start_rank, diagnostics=diagnostics)
+        chosen_starts = None
+        if sampled:
+            rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+            chosen_starts = sample_starts(quantized, int(starts), rng, fixed)
+        totals = all_start_totals(quantized, lists, fixed, where, keep=start_rank, diagnostics=diagnostics,
+                                  starts=chosen_starts, ray_address=ray_address)
         complete = np.flatnonzero(totals >= 0)
         ranked = complete[np.lexsort((complete, totals[complete]))]
         chosen, chosen_rank = int(ranked[start_rank - 1]), start_rank
@@ -159,6 +188,9 @@ def similarity_path(
         mst_total, full_rows = _mst_numba.mst_weight(quantized, fixed.scale, lists.keys, fixed.index_bits)
         mst_weight = fixed.to_float(mst_total)
         diagnostics["mst_full_rows"] = int(full_rows)
+        if sampled:
+            # relative: the path weighs at most (1 + gap) times the optimum, whatever the optimum is
+            details["lower_bound_gap"] = (total - mst_total) / mst_total if mst_total > 0 else 0.0
     return SimilarityPath(
         path=np.asarray(path, dtype=np.int64),
         cost=fixed.to_float(total),
@@ -230,46 +262,119 @@ def all_start_totals(
     keep: int | None = 1,
     kernel: str | None = None,
     diagnostics: dict | None = None,
+    starts: np.ndarray | None = None,
+    ray_address: str | None = None,
 ) -> np.ndarray:
     """Greedy total weight (integer units) of the walk from every start; -1 for a pruned walk.
 
     ``keep=K`` prunes walks that cannot be among the K best (numba kernel); ``keep=None`` walks every start
     to the end. ``kernel``: ``numba`` (default on cpu) or ``torch`` (default on cuda; on cpu for tests).
+    ``starts``: walk only these starts (the others stay -1). ``ray_address``: walk on a Ray cluster.
     """
-    kernel = kernel or ("torch" if where == "cuda" else "numba")
+    kernel = kernel or ("torch" if where == "cuda" and ray_address is None else "numba")
     if kernel == "torch":
-        return _torch_totals(quantized, lists, fixed, where, diagnostics)
-    if where != "cpu":
-        raise ValueError("the numba kernel runs on the cpu")
+        return _torch_totals(quantized, lists, fixed, where, diagnostics, starts)
+    if where not in ("cpu", "cuda"):
+        raise ValueError(f"unknown device {where!r}")
+    from fomo_order.similarity import _greedy_numba
+
+    n = quantized.shape[0]
+    totals = np.full(n, -1, dtype=np.int64)
+    if keep is None:
+        entry = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), 0)
+    else:
+        entry = _greedy_numba.entry_bounds(lists.keys, fixed.index_bits)
+    if starts is None:
+        order = start_order(lists, fixed) if keep is not None else np.arange(n, dtype=np.int64)
+    else:
+        order = np.asarray(starts, dtype=np.int64)
+    if ray_address is not None:
+        from fomo_order.similarity import _ray_walks
+
+        found, work = _ray_walks.ray_totals(quantized, lists, fixed, order, keep, entry, ray_address)
+    else:
+        found, work = walk_rounds(order, quantized, lists.head, lists.keys, fixed, keep, entry)
+    totals[order] = found
+    if diagnostics is not None:
+        diagnostics.update(kernel="numba", pruned_walks=int((found < 0).sum()), **work)
+    return totals
+
+
+def walk_rounds(
+    order: np.ndarray,
+    quantized: np.ndarray,
+    head: np.ndarray,
+    keys: np.ndarray,
+    fixed: FixedPoint,
+    keep: int | None,
+    entry: tuple,
+    bound: int = _NO_BOUND,
+) -> tuple[np.ndarray, dict]:
+    """The walks from ``order`` (totals in that order, -1: abandoned) in rounds, in parallel within a round.
+
+    Between rounds the bound (the ``keep``-th best complete total so far, or the ``bound`` given if
+    lower) tightens; the first rounds are small, so that a bound exists early. Walks are abandoned only
+    when they cannot be among the ``keep`` best, so the ``keep`` best totals are exact.
+    """
     import numba
 
     from fomo_order.similarity import _greedy_numba
 
-    n = quantized.shape[0]
-    head = lists.head
-    totals = np.full(n, -1, dtype=np.int64)
-    bound = np.iinfo(np.int64).max
-    fallbacks = 0
-    # Rounds of starts: the bound (K-th best complete total so far) tightens between rounds.
-    round_size = max(64, 16 * (os.cpu_count() or 1))
-    for first in range(0, n, round_size):
-        starts = np.arange(first, min(n, first + round_size), dtype=np.int64)
+    threads = numba.get_num_threads()
+    totals = np.full(len(order), -1, dtype=np.int64)
+    fallbacks = steps = 0
+    first = 0
+    while first < len(order):
+        size = max(2 * threads, min(16 * threads, first // 4)) if keep is not None else max(64, 16 * threads)
         with numba.parallel_chunksize(1):  # walks end at different steps once pruned: hand them out one by one
-            round_totals, round_fallbacks = _greedy_numba.greedy_totals(
-                starts, quantized, fixed.scale, head, lists.keys, fixed.index_bits, bound
+            round_totals, round_fallbacks, round_steps = _greedy_numba.bounded_totals(
+                order[first : first + size], quantized, fixed.scale, head, keys, fixed.index_bits, bound, *entry
             )
-        totals[starts] = round_totals
+        totals[first : first + size] = round_totals
+        first += size
         fallbacks += int(round_fallbacks.sum())
+        steps += int(round_steps.sum())
         if keep is not None:
             complete = totals[totals >= 0]
             if complete.size >= keep:
-                bound = int(np.partition(complete, keep - 1)[keep - 1])
-    if diagnostics is not None:
-        diagnostics.update(kernel="numba", fallback_scans=fallbacks, pruned_walks=int((totals < 0).sum()))
-    return totals
+                bound = min(bound, int(np.partition(complete, keep - 1)[keep - 1]))
+    return totals, {"fallback_scans": fallbacks, "walk_steps": steps}
 
 
-def _torch_totals(quantized: np.ndarray, lists: NeighbourLists, fixed: FixedPoint, where: str, diagnostics):
+def sample_starts(quantized: np.ndarray, count: int, rng: np.random.Generator, fixed: FixedPoint) -> np.ndarray:
+    """``count`` start concepts spread over the space, the same for the same ``rng`` state on any machine.
+
+    Farthest-point sampling with exact weights: the first start is drawn from ``rng``, each next one is
+    the concept farthest from those chosen so far. Outlying concepts, where light greedy paths tend to
+    start, are found early, and no region of the space goes without a start. For large N it samples from
+    a pool of ``SAMPLE_POOL`` x ``count`` concepts drawn from ``rng`` (each draw costs O(pool x d)).
+    Returned in the order chosen; every node when ``count >= N``.
+    """
+    from fomo_order.similarity import _starts_numba
+
+    n = quantized.shape[0]
+    if count >= n:
+        return np.arange(n, dtype=np.int64)
+    size = min(n, SAMPLE_POOL * count)
+    pool = np.arange(n, dtype=np.int64) if size == n else np.sort(rng.choice(n, size, replace=False))
+    first = int(rng.integers(size))
+    return _starts_numba.farthest_points(quantized, fixed.scale, pool, first, count)
+
+
+def start_order(lists: NeighbourLists, fixed: FixedPoint) -> np.ndarray:
+    """The order in which the exact search walks its starts: it changes the time, never the result.
+
+    Starts whose nearest neighbour is far come first: a walk from an outlying concept pays its long edge
+    once, at the start, where other walks return to it late with a longer jump; so these walks tend to
+    be light, and the bound that abandons the other walks is tight early.
+    """
+    nearest = lists.keys[:, 0] >> fixed.index_bits
+    return np.lexsort((np.arange(len(nearest)), -nearest)).astype(np.int64)
+
+
+def _torch_totals(
+    quantized: np.ndarray, lists: NeighbourLists, fixed: FixedPoint, where: str, diagnostics, starts=None
+):
     import torch
 
     from fomo_order.similarity._greedy_torch import greedy_walks_torch
@@ -284,12 +389,14 @@ def _torch_totals(quantized: np.ndarray, lists: NeighbourLists, fixed: FixedPoin
     else:
         budget, fallback_budget = _CPU_TILE_BYTES, _CPU_TILE_BYTES
     batch = max(1, min(n, budget // n))  # the visited flags: one byte per walk and node
-    totals = np.empty(n, dtype=np.int64)
+    order = np.arange(n, dtype=np.int64) if starts is None else np.asarray(starts, dtype=np.int64)
+    totals = np.full(n, -1, dtype=np.int64)
     fallbacks = 0
-    for first in range(0, n, batch):
-        starts = torch.arange(first, min(n, first + batch), device=device)
-        result = greedy_walks_torch(vectors64, keys, starts, fixed, fallback_budget_bytes=fallback_budget)
-        totals[first : first + starts.numel()] = result.totals
+    for first in range(0, len(order), batch):
+        chunk = order[first : first + batch]
+        result = greedy_walks_torch(vectors64, keys, torch.from_numpy(chunk).to(device), fixed,
+                                    fallback_budget_bytes=fallback_budget)
+        totals[chunk] = result.totals
         fallbacks += result.fallbacks
     if diagnostics is not None:
         diagnostics.update(kernel="torch", fallback_scans=fallbacks, pruned_walks=0, walks_per_batch=batch)
