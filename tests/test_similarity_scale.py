@@ -66,6 +66,28 @@ def test_bounded_search_keeps_the_exact_best_walks(data: str, keep: int, neighbo
         assert result.start == best[rank - 1]
 
 
+@pytest.mark.parametrize(("seed", "neighbours", "budget_rows"), [(8, 2, 1000), (9, 5, 3)])
+def test_lists_grow_where_walks_run_out_and_nothing_else_changes(monkeypatch, seed, neighbours, budget_rows) -> None:
+    from fomo_order.similarity import search
+
+    x = twins(seed, 100, 8, sigma=0.05)
+    fixed = fixed_point_for(len(x))
+    q = quantize(x, fixed)
+    lists = search.neighbour_lists(q, neighbours, fixed, "cpu")
+    # grow at the first costly scan, with costly meaning 8 or more unvisited nodes; a budget of a few rows
+    monkeypatch.setattr(search, "RAN_OUT_TIMES", 1)
+    monkeypatch.setattr(search, "SCAN_FROM_MIN", 8)
+    monkeypatch.setattr(search, "ROW_BUDGET_BYTES", budget_rows * 8 * (len(x) - 1 - neighbours))
+    diagnostics: dict = {}
+    totals = search.all_start_totals(q, lists, fixed, "cpu", keep=3, diagnostics=diagnostics)
+    assert 0 < diagnostics["grown_rows"] <= budget_rows
+    costs = naive_greedy_costs(x)
+    complete = np.flatnonzero(totals >= 0)
+    assert np.array_equal(totals[complete], costs[complete]) and set(ranked(costs)[:3]) <= set(complete)
+    result = similarity_path(x, device="cpu", neighbours=neighbours, start_rank=2)
+    assert result.start == ranked(costs)[1]
+
+
 def test_the_bound_abandons_walks_earlier_than_the_weight_so_far() -> None:
     from fomo_order.similarity import _greedy_numba, search
 
@@ -75,13 +97,14 @@ def test_the_bound_abandons_walks_earlier_than_the_weight_so_far() -> None:
     lists = search.neighbour_lists(q, 30, fixed, "cpu")
     best = int(naive_greedy_costs(x).min())
     starts = np.arange(len(x), dtype=np.int64)
-    entry = _greedy_numba.entry_bounds(lists.keys, fixed.index_bits)
-    plain, _, plain_steps = _greedy_numba.bounded_totals(
-        starts, q, fixed.scale, lists.head, lists.keys, fixed.index_bits, best, *(np.empty(0, np.int64),) * 2, 0
-    )
-    bounded, _, bounded_steps = _greedy_numba.bounded_totals(
-        starts, q, fixed.scale, lists.head, lists.keys, fixed.index_bits, best, *entry
-    )
+    table, sum1, sum2, slack = _greedy_numba.walk_table(lists.keys, fixed.index_bits, 14)
+    no_rows, no_counts = np.empty(0, np.int64), np.empty(0, np.int32)
+    runs = [
+        _greedy_numba.bounded_totals(starts, q, fixed.scale, table, 14, lists.keys, fixed.index_bits, best,
+                                     bounded, sum1, sum2, slack, no_rows, no_rows, no_counts, 0)
+        for bounded in (False, True)
+    ]
+    (plain, _, plain_steps), (bounded, _, bounded_steps) = runs
     assert np.array_equal(plain >= 0, bounded >= 0)  # both keep exactly the walks of the best weight
     assert bounded_steps.sum() < plain_steps.sum()
 

@@ -38,7 +38,7 @@ def connect(address: str) -> bool:
     return True
 
 
-def _walk_shard(order, quantized, head, keys, fraction_bits, index_bits, keep, entry, bound):
+def _walk_shard(order, quantized, table, keys, fraction_bits, index_bits, keep, entry, bound):
     """One task: the walks from ``order`` with one thread (the task holds one CPU of the cluster)."""
     import numba
 
@@ -46,12 +46,12 @@ def _walk_shard(order, quantized, head, keys, fraction_bits, index_bits, keep, e
 
     numba.set_num_threads(1)
     fixed = FixedPoint(fraction_bits=fraction_bits, index_bits=index_bits)
-    return walk_rounds(order, quantized, head, keys, fixed, keep, entry, bound)
+    return walk_rounds(order, quantized, table, keys, fixed, keep, entry, bound)
 
 
 def ray_totals(
-    quantized: np.ndarray, lists: Any, fixed: FixedPoint, order: np.ndarray, keep: int | None, entry: tuple,
-    address: str,
+    quantized: np.ndarray, table: np.ndarray, keys: np.ndarray, fixed: FixedPoint, order: np.ndarray,
+    keep: int | None, entry: tuple, address: str,
 ) -> tuple[np.ndarray, dict]:
     """Totals of the walks from ``order`` (in that order; -1: abandoned), computed by Ray tasks."""
     started = connect(address)
@@ -62,8 +62,7 @@ def ray_totals(
         shard = max(1, -(-len(order) // (cpus * SHARDS_PER_CPU)))
         ranges = [(first, min(len(order), first + shard)) for first in range(0, len(order), shard)]
         # put once: every task reads the same copies from the object store (zero-copy on each node)
-        shared = [ray.put(array) for array in (quantized, lists.head, lists.keys)]
-        entry_ref = ray.put(entry)
+        shared = [ray.put(array) for array in (quantized, table, keys)]
         task = ray.remote(num_cpus=1)(_walk_shard)
         totals = np.full(len(order), -1, dtype=np.int64)
         work = {"fallback_scans": 0, "walk_steps": 0}
@@ -74,7 +73,7 @@ def ray_totals(
             while pending and len(running) < cpus:
                 first, last = pending.pop(0)
                 ref = task.remote(order[first:last], *shared, fixed.fraction_bits, fixed.index_bits, keep,
-                                  entry_ref, bound)
+                                  entry, bound)
                 running[ref] = (first, last)
             done, _ = ray.wait(list(running), num_returns=1)
             first, last = running.pop(done[0])

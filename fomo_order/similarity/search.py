@@ -34,6 +34,10 @@ REFINE_WIDTH = 10  # neighbours tried per node by the local search
 _CPU_TILE_BYTES = 32 << 20
 _GPU_TILE_BYTES = 1 << 30
 _NO_BOUND = int(np.iinfo(np.int64).max)
+# Lists grow (to whole rows) at nodes whose walks ran out RAN_OUT_TIMES times with at least
+# max(SCAN_FROM_MIN, N / SCAN_FROM_FRACTION) nodes unvisited, within ROW_BUDGET_BYTES per search (or Ray task).
+RAN_OUT_TIMES, SCAN_FROM_MIN, SCAN_FROM_FRACTION = 4, 256, 32
+ROW_BUDGET_BYTES = 512 << 20
 SAMPLE_POOL = 16  # farthest-point sampling draws starts from 16 K concepts (K: the number of starts)
 
 
@@ -281,9 +285,11 @@ def all_start_totals(
     n = quantized.shape[0]
     totals = np.full(n, -1, dtype=np.int64)
     if keep is None:
-        entry = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), 0)
-    else:
-        entry = _greedy_numba.entry_bounds(lists.keys, fixed.index_bits)
+        table, entry = lists.head, (lists.head.shape[1], False, 0, 0, 0)
+    else:  # the first keys and the two entry bounds of each node, in one 128-byte row
+        width = min(HEAD_WIDTH - 2, lists.keys.shape[1])
+        table, sum1, sum2, slack = _greedy_numba.walk_table(lists.keys, fixed.index_bits, width)
+        entry = (width, True, int(sum1), int(sum2), int(slack))
     if starts is None:
         order = start_order(lists, fixed) if keep is not None else np.arange(n, dtype=np.int64)
     else:
@@ -291,9 +297,9 @@ def all_start_totals(
     if ray_address is not None:
         from fomo_order.similarity import _ray_walks
 
-        found, work = _ray_walks.ray_totals(quantized, lists, fixed, order, keep, entry, ray_address)
+        found, work = _ray_walks.ray_totals(quantized, table, lists.keys, fixed, order, keep, entry, ray_address)
     else:
-        found, work = walk_rounds(order, quantized, lists.head, lists.keys, fixed, keep, entry)
+        found, work = walk_rounds(order, quantized, table, lists.keys, fixed, keep, entry)
     totals[order] = found
     if diagnostics is not None:
         diagnostics.update(kernel="numba", pruned_walks=int((found < 0).sum()), **work)
@@ -303,7 +309,7 @@ def all_start_totals(
 def walk_rounds(
     order: np.ndarray,
     quantized: np.ndarray,
-    head: np.ndarray,
+    table: np.ndarray,
     keys: np.ndarray,
     fixed: FixedPoint,
     keep: int | None,
@@ -311,6 +317,9 @@ def walk_rounds(
     bound: int = _NO_BOUND,
 ) -> tuple[np.ndarray, dict]:
     """The walks from ``order`` (totals in that order, -1: abandoned) in rounds, in parallel within a round.
+
+    ``table``: the rows walks read at every step (``NeighbourLists.head``, or with ``keep`` the
+    ``walk_table``); ``entry``: (key columns in ``table``, bounded, the two bound sums, slack).
 
     Between rounds the bound (the ``keep``-th best complete total so far, or the ``bound`` given if
     lower) tightens; the first rounds are small, so that a bound exists early. Walks are abandoned only
@@ -320,15 +329,27 @@ def walk_rounds(
 
     from fomo_order.similarity import _greedy_numba
 
+    n = quantized.shape[0]
     threads = numba.get_num_threads()
     totals = np.full(len(order), -1, dtype=np.int64)
     fallbacks = steps = 0
+    # Lists grow where walks run out: a node from which walks keep scanning many unvisited nodes gets the
+    # rest of its sorted row (once, shared by all later walks), as long as the budget lasts.
+    rest_width = n - 1 - keys.shape[1]
+    growing = rest_width > 0 and keep is not None
+    more_at = np.full(n if growing else 0, -1, dtype=np.int64)
+    more_keys = np.empty(0, dtype=np.int64)  # allocated (untouched pages cost nothing) when first needed
+    ran_out = np.zeros(n if growing else 0, dtype=np.int32)
+    scan_from = max(SCAN_FROM_MIN, n // SCAN_FROM_FRACTION)
+    rows_left = ROW_BUDGET_BYTES // max(1, 8 * rest_width)
+    rows = 0
     first = 0
     while first < len(order):
         size = max(2 * threads, min(16 * threads, first // 4)) if keep is not None else max(64, 16 * threads)
         with numba.parallel_chunksize(1):  # walks end at different steps once pruned: hand them out one by one
             round_totals, round_fallbacks, round_steps = _greedy_numba.bounded_totals(
-                order[first : first + size], quantized, fixed.scale, head, keys, fixed.index_bits, bound, *entry
+                order[first : first + size], quantized, fixed.scale, table, entry[0], keys, fixed.index_bits, bound,
+                *entry[1:], more_at, more_keys, ran_out, scan_from,
             )
         totals[first : first + size] = round_totals
         first += size
@@ -338,7 +359,18 @@ def walk_rounds(
             complete = totals[totals >= 0]
             if complete.size >= keep:
                 bound = min(bound, int(np.partition(complete, keep - 1)[keep - 1]))
-    return totals, {"fallback_scans": fallbacks, "walk_steps": steps}
+        if growing and rows_left > 0:
+            grow = np.flatnonzero((ran_out >= RAN_OUT_TIMES) & (more_at < 0))[:rows_left]
+            if grow.size:
+                if more_keys.size == 0:
+                    more_keys = np.empty(rows_left * rest_width, dtype=np.int64)
+                more_at[grow] = (rows + np.arange(grow.size)) * rest_width
+                more_keys[rows * rest_width : (rows + grow.size) * rest_width] = _greedy_numba.row_rests(
+                    quantized, fixed.scale, grow, keys.shape[1], fixed.index_bits
+                )
+                rows += grow.size
+                rows_left -= grow.size
+    return totals, {"fallback_scans": fallbacks, "walk_steps": steps, "grown_rows": rows}
 
 
 def sample_starts(quantized: np.ndarray, count: int, rng: np.random.Generator, fixed: FixedPoint) -> np.ndarray:
