@@ -66,11 +66,21 @@ def test_bounded_search_keeps_the_exact_best_walks(data: str, keep: int, neighbo
         assert result.start == best[rank - 1]
 
 
-@pytest.mark.parametrize(("seed", "neighbours", "budget_rows"), [(8, 2, 1000), (9, 5, 3)])
-def test_lists_grow_where_walks_run_out_and_nothing_else_changes(monkeypatch, seed, neighbours, budget_rows) -> None:
+@pytest.mark.parametrize(
+    ("data", "neighbours", "budget_rows", "late_min"),
+    [("twins", 2, 1000, 10**9), ("twins", 5, 3, 10**9), ("twins", 2, 0, 4), ("noisy copies", 6, 5, 4)],
+)
+def test_lists_grow_where_walks_run_out_and_nothing_else_changes(
+    monkeypatch, data: str, neighbours: int, budget_rows: int, late_min: int
+) -> None:
     from fomo_order.similarity import search
 
-    x = twins(seed, 100, 8, sigma=0.05)
+    if data == "twins":
+        x = twins(8 + neighbours, 100, 8, sigma=0.05)
+    else:  # as the 55,143 set: noisy copies whose lists hold only the originals, visited early
+        rng = np.random.default_rng(12)
+        base = unit(rng.standard_normal((60, 24)) + 3.0 * rng.standard_normal((1, 24)))
+        x = np.vstack([base, unit(base + rng.normal(0, 0.6, base.shape)), unit(base + rng.normal(0, 0.6, base.shape))])
     fixed = fixed_point_for(len(x))
     q = quantize(x, fixed)
     lists = search.neighbour_lists(q, neighbours, fixed, "cpu")
@@ -78,9 +88,13 @@ def test_lists_grow_where_walks_run_out_and_nothing_else_changes(monkeypatch, se
     monkeypatch.setattr(search, "RAN_OUT_TIMES", 1)
     monkeypatch.setattr(search, "SCAN_FROM_MIN", 8)
     monkeypatch.setattr(search, "ROW_BUDGET_BYTES", budget_rows * 8 * (len(x) - 1 - neighbours))
+    monkeypatch.setattr(search, "LATE_MIN", late_min)
+    monkeypatch.setattr(search, "LATE_NEIGHBOURS", 7)
+    monkeypatch.setattr(search, "LATE_TRIGGER", 2)
     diagnostics: dict = {}
     totals = search.all_start_totals(q, lists, fixed, "cpu", keep=3, diagnostics=diagnostics)
-    assert 0 < diagnostics["grown_rows"] <= budget_rows
+    assert 0 < diagnostics["grown_rows"] <= budget_rows or (budget_rows == 0 and diagnostics["grown_rows"] == 0)
+    assert (diagnostics["late_set"] > 0) == (late_min < 10**9)
     costs = naive_greedy_costs(x)
     complete = np.flatnonzero(totals >= 0)
     assert np.array_equal(totals[complete], costs[complete]) and set(ranked(costs)[:3]) <= set(complete)
@@ -98,10 +112,11 @@ def test_the_bound_abandons_walks_earlier_than_the_weight_so_far() -> None:
     best = int(naive_greedy_costs(x).min())
     starts = np.arange(len(x), dtype=np.int64)
     table, sum1, sum2, slack = _greedy_numba.walk_table(lists.keys, fixed.index_bits, 14)
-    no_rows, no_counts = np.empty(0, np.int64), np.empty(0, np.int32)
+    no_rows, no_counts, no_late = np.empty(0, np.int64), np.empty(0, np.int32), np.empty((0, 0), np.int64)
     runs = [
         _greedy_numba.bounded_totals(starts, q, fixed.scale, table, 14, lists.keys, fixed.index_bits, best,
-                                     bounded, sum1, sum2, slack, no_rows, no_rows, no_counts, 0)
+                                     bounded, sum1, sum2, slack, no_rows, no_rows, no_counts, 0, no_rows, no_late,
+                                     np.empty(0, np.bool_), no_counts, 0)
         for bounded in (False, True)
     ]
     (plain, _, plain_steps), (bounded, _, bounded_steps) = runs

@@ -22,7 +22,8 @@ from fomo_order.similarity._exact_numba import INT64_MAX, pair_weight
 
 @nb.njit(cache=True)
 def greedy_walk(start, vectors, scale, head, width, keys, index_bits, bound, path, visited, unvisited, where,
-                bounded, rest1, rest2, slack, more_at, more_keys, ran_out, scan_from):
+                bounded, rest1, rest2, slack, more_at, more_keys, ran_out, scan_from, late_at, late_keys, late,
+                late_votes, late_trigger):
     """Walk from ``start``; returns (total weight, fallback scans, steps), total -1 once it cannot end at or
     below ``bound``.
 
@@ -37,6 +38,11 @@ def greedy_walk(start, vectors, scale, head, width, keys, index_bits, bound, pat
     :func:`row_rests`); empty ``more_at``: lists end at ``keys``. ``ran_out[u]`` counts scans from u with at
     least ``scan_from`` nodes unvisited (the costly ones; racy counts: they only guide where lists grow);
     with fewer unvisited nodes a scan of them is cheaper than the rest of a row, and the walk scans.
+    ``late`` (bool, N; empty: none): the late set S, the nodes walks reach when their lists run out;
+    ``late_at[u] >= 0``: the row of ``late_keys`` with u's nearest nodes of S, sorted. Once every
+    unvisited node is in S, the first unvisited node of that list is the minimum over all unvisited nodes.
+    ``late_votes`` (int32, N; empty: none): at its ``late_trigger``-th costly scan a walk adds one to every
+    node still unvisited (racy counts: they only propose the late set).
     """
     n = vectors.shape[0]
     k = keys.shape[1]
@@ -45,6 +51,14 @@ def greedy_walk(start, vectors, scale, head, width, keys, index_bits, bound, pat
     for node in range(n):
         visited[node] = False
     compact = False
+    outside = 0  # unvisited nodes outside the late set
+    has_late = late.shape[0] > 0
+    if has_late:
+        for node in range(n):
+            if not late[node]:
+                outside += 1
+        if not late[start]:
+            outside -= 1
     if bounded:
         rest1 -= head[start, width]
         rest2 -= head[start, width + 1]
@@ -54,6 +68,7 @@ def greedy_walk(start, vectors, scale, head, width, keys, index_bits, bound, pat
         path[0] = start
     total = np.int64(0)
     fallbacks = 0
+    costly = 0
     current = start
     for step in range(1, n):
         nxt = -1
@@ -71,6 +86,14 @@ def greedy_walk(start, vectors, scale, head, width, keys, index_bits, bound, pat
                     nxt = key & index_mask
                     weight = key >> index_bits
                     break
+        if nxt < 0 and has_late and outside == 0 and late_at[current] >= 0:
+            row = late_at[current]
+            for slot in range(late_keys.shape[1]):
+                key = late_keys[row, slot]
+                if not visited[key & index_mask]:
+                    nxt = key & index_mask
+                    weight = key >> index_bits
+                    break
         if nxt < 0 and more_at.shape[0] > 0 and more_at[current] >= 0 and remaining >= scan_from:
             # the rest of the row, sorted: its first unvisited node is the minimum (n - 1 - k entries)
             for slot in range(more_at[current], more_at[current] + n - 1 - k):
@@ -83,6 +106,11 @@ def greedy_walk(start, vectors, scale, head, width, keys, index_bits, bound, pat
             fallbacks += 1
             if ran_out.shape[0] > 0 and remaining >= scan_from:
                 ran_out[current] += 1
+                costly += 1
+                if costly == late_trigger and late_votes.shape[0] > 0:
+                    for node in range(n):
+                        if not visited[node]:
+                            late_votes[node] += 1
             if not compact:
                 r = 0
                 for node in range(n):
@@ -109,6 +137,8 @@ def greedy_walk(start, vectors, scale, head, width, keys, index_bits, bound, pat
         elif total > bound:
             return np.int64(-1), fallbacks, step
         visited[nxt] = True
+        if has_late and not late[nxt]:
+            outside -= 1
         if compact:
             last = unvisited[remaining - 1]
             unvisited[where[nxt]] = last
@@ -164,7 +194,7 @@ def row_rests(vectors, scale, nodes, k, index_bits):
 
 @nb.njit(cache=True, parallel=True)
 def bounded_totals(starts, vectors, scale, head, width, keys, index_bits, bound, bounded, sum1, sum2, slack,
-                   more_at, more_keys, ran_out, scan_from):
+                   more_at, more_keys, ran_out, scan_from, late_at, late_keys, late, late_votes, late_trigger):
     """Total weight of the walk from each start (-1: abandoned, it cannot end at or below ``bound``),
     fallback scans and steps taken per walk (arguments as for :func:`greedy_walk`)."""
     n = vectors.shape[0]
@@ -178,7 +208,8 @@ def bounded_totals(starts, vectors, scale, head, width, keys, index_bits, bound,
         no_path = np.empty(0, dtype=np.int64)
         totals[s], fallbacks[s], steps[s] = greedy_walk(
             starts[s], vectors, scale, head, width, keys, index_bits, bound, no_path, visited, unvisited, where,
-            bounded, sum1, sum2, slack, more_at, more_keys, ran_out, scan_from,
+            bounded, sum1, sum2, slack, more_at, more_keys, ran_out, scan_from, late_at, late_keys, late,
+            late_votes, late_trigger,
         )
     return totals, fallbacks, steps
 
@@ -190,7 +221,8 @@ def greedy_totals(starts, vectors, scale, head, keys, index_bits, bound):
     no_rows = np.empty(0, dtype=np.int64)
     totals, fallbacks, _ = bounded_totals(starts, vectors, scale, head, head.shape[1], keys, index_bits, bound,
                                           False, np.int64(0), np.int64(0), np.int64(0), no_rows, no_rows,
-                                          np.zeros(0, dtype=np.int32), 0)
+                                          np.zeros(0, dtype=np.int32), 0, no_rows, np.empty((0, 0), dtype=np.int64),
+                                          np.zeros(0, dtype=np.bool_), np.zeros(0, dtype=np.int32), 0)
     return totals, fallbacks
 
 
@@ -206,5 +238,6 @@ def greedy_path(start, vectors, scale, head, keys, index_bits):
     total, fallbacks, _ = greedy_walk(
         start, vectors, scale, head, head.shape[1], keys, index_bits, INT64_MAX, path, visited, unvisited, where,
         False, np.int64(0), np.int64(0), np.int64(0), no_rows, no_rows, np.zeros(0, dtype=np.int32), 0,
+        no_rows, np.empty((0, 0), dtype=np.int64), np.zeros(0, dtype=np.bool_), np.zeros(0, dtype=np.int32), 0,
     )
     return path, total, fallbacks

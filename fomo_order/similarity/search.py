@@ -38,6 +38,9 @@ _NO_BOUND = int(np.iinfo(np.int64).max)
 # max(SCAN_FROM_MIN, N / SCAN_FROM_FRACTION) nodes unvisited, within ROW_BUDGET_BYTES per search (or Ray task).
 RAN_OUT_TIMES, SCAN_FROM_MIN, SCAN_FROM_FRACTION = 4, 256, 32
 ROW_BUDGET_BYTES = 512 << 20
+# The late set: the nodes unvisited when walks made their LATE_TRIGGER-th costly scan, used when it has
+# LATE_MIN to LATE_MAX_FRACTION x N nodes; lists of LATE_NEIGHBOURS among them.
+LATE_TRIGGER, LATE_MIN, LATE_MAX_FRACTION, LATE_NEIGHBOURS = 16, 256, 0.8, 512
 SAMPLE_POOL = 16  # farthest-point sampling draws starts from 16 K concepts (K: the number of starts)
 
 
@@ -343,13 +346,19 @@ def walk_rounds(
     scan_from = max(SCAN_FROM_MIN, n // SCAN_FROM_FRACTION)
     rows_left = ROW_BUDGET_BYTES // max(1, 8 * rest_width)
     rows = 0
+    # The late set: nodes from which walks scanned many unvisited nodes; their lists among themselves let
+    # the walks' last stretch (when only such nodes are left) step without scans.
+    late = np.zeros(0, dtype=np.bool_)
+    late_at = np.empty(0, dtype=np.int64)
+    late_keys = np.empty((0, 0), dtype=np.int64)
+    late_votes = np.zeros(n if growing else 0, dtype=np.int32)
     first = 0
     while first < len(order):
-        size = max(2 * threads, min(16 * threads, first // 4)) if keep is not None else max(64, 16 * threads)
+        size = max(threads, min(16 * threads, first // 4)) if keep is not None else max(64, 16 * threads)
         with numba.parallel_chunksize(1):  # walks end at different steps once pruned: hand them out one by one
             round_totals, round_fallbacks, round_steps = _greedy_numba.bounded_totals(
                 order[first : first + size], quantized, fixed.scale, table, entry[0], keys, fixed.index_bits, bound,
-                *entry[1:], more_at, more_keys, ran_out, scan_from,
+                *entry[1:], more_at, more_keys, ran_out, scan_from, late_at, late_keys, late, late_votes, LATE_TRIGGER,
             )
         totals[first : first + size] = round_totals
         first += size
@@ -359,6 +368,14 @@ def walk_rounds(
             complete = totals[totals >= 0]
             if complete.size >= keep:
                 bound = min(bound, int(np.partition(complete, keep - 1)[keep - 1]))
+        if late_votes.size and late_votes.any():
+            # the nodes still unvisited when walks had scanned LATE_TRIGGER times: worth lists of their own
+            # when they are a part of all nodes (else the lists they have serve as well)
+            late_nodes = np.flatnonzero(late_votes).astype(np.int64)
+            if LATE_MIN <= len(late_nodes) <= LATE_MAX_FRACTION * n:
+                late, late_at, late_keys = _late_lists(quantized, late_nodes, fixed)
+                ran_out[late_nodes] = 0
+            late_votes = np.zeros(0, dtype=np.int32)  # proposed once
         if growing and rows_left > 0:
             grow = np.flatnonzero((ran_out >= RAN_OUT_TIMES) & (more_at < 0))[:rows_left]
             if grow.size:
@@ -370,7 +387,24 @@ def walk_rounds(
                 )
                 rows += grow.size
                 rows_left -= grow.size
-    return totals, {"fallback_scans": fallbacks, "walk_steps": steps, "grown_rows": rows}
+    return totals, {"fallback_scans": fallbacks, "walk_steps": steps, "grown_rows": rows,
+                    "late_set": int(late.sum())}
+
+
+def _late_lists(quantized: np.ndarray, nodes: np.ndarray, fixed: FixedPoint):
+    """(membership flags, row of each node in the lists or -1, the lists): each node of ``nodes`` (sorted)
+    with its nearest other nodes of ``nodes``, as sorted keys with global indices."""
+    n = quantized.shape[0]
+    m = min(len(nodes) - 1, LATE_NEIGHBOURS)
+    local = neighbour_lists(np.ascontiguousarray(quantized[nodes]), m, fixed, "cpu").keys
+    mask = (np.int64(1) << fixed.index_bits) - 1
+    # local indices -> global ones; ``nodes`` is sorted, so the (weight, index) order stays the same
+    late_keys = (local & ~mask) | nodes[local & mask]
+    late = np.zeros(n, dtype=np.bool_)
+    late[nodes] = True
+    late_at = np.full(n, -1, dtype=np.int64)
+    late_at[nodes] = np.arange(len(nodes))
+    return late, late_at, late_keys
 
 
 def sample_starts(quantized: np.ndarray, count: int, rng: np.random.Generator, fixed: FixedPoint) -> np.ndarray:
