@@ -91,6 +91,7 @@ def test_lists_grow_where_walks_run_out_and_nothing_else_changes(
     monkeypatch.setattr(search, "LATE_MIN", late_min)
     monkeypatch.setattr(search, "LATE_NEIGHBOURS", 7)
     monkeypatch.setattr(search, "LATE_TRIGGER", 2)
+    monkeypatch.setattr(search, "LATE_MAX_FRACTION", 1.0)  # tiny data: walks run out while most is unvisited
     diagnostics: dict = {}
     totals = search.all_start_totals(q, lists, fixed, "cpu", keep=3, diagnostics=diagnostics)
     assert 0 < diagnostics["grown_rows"] <= budget_rows or (budget_rows == 0 and diagnostics["grown_rows"] == 0)
