@@ -4,7 +4,7 @@ Data sets (seed 0), from ../shared/fif/minilm-embeddings.npy (rows L2-normalised
 
 1. the 18,381 FoMo-in-Flux MiniLM embeddings;
 2. 36,762: (1) plus one copy with Gaussian noise, sigma 0.01 per coordinate, rows re-normalised;
-3. 55,143: (2) plus two copies with sigma 0.15 (close to random directions);
+3. 55,143: (1) plus two copies with sigma 0.15 (close to random directions);
 4. 100,000 x 768 random unit vectors (standard normal rows, normalised).
 
 The noise is drawn from ``numpy.random.default_rng(0)`` in that order (copy 1, copy 2, copy 3); the random
@@ -58,7 +58,7 @@ def real_sets(fraction: float) -> dict[str, np.ndarray]:
     return {
         "MiniLM": base.astype(np.float32),
         "MiniLM + copy sigma 0.01": np.vstack([base, copies[0]]).astype(np.float32),
-        "+ two copies sigma 0.15": np.vstack([base, *copies]).astype(np.float32),
+        "MiniLM + two copies sigma 0.15": np.vstack([base, copies[1], copies[2]]).astype(np.float32),
     }
 
 
