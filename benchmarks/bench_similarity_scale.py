@@ -163,6 +163,8 @@ def bench_ray(q: np.ndarray, lists, fixed, local_totals: np.ndarray, local_walks
     import ray
 
     clock = Clock()
+    # Ray starts its workers at nice 15 by default; on a machine shared with other work that alone makes them
+    # lose to every other process. RAY_worker_niceness=0 (set before running) measures the walks themselves.
     ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False, configure_logging=False)
     t_init = clock.lap()[0]
     diagnostics: dict = {}
@@ -172,7 +174,8 @@ def bench_ray(q: np.ndarray, lists, fixed, local_totals: np.ndarray, local_walks
     best_local = np.lexsort((np.arange(len(q)), np.where(local_totals >= 0, local_totals, np.iinfo(np.int64).max)))[0]
     best_ray = np.lexsort((np.arange(len(q)), np.where(totals >= 0, totals, np.iinfo(np.int64).max)))[0]
     assert best_local == best_ray and totals[best_ray] == local_totals[best_local], "Ray and local differ"
-    print(f"    Ray, local runtime of {os.cpu_count()} CPUs: walks {t_walks:.1f} s vs single process "
+    print(f"    Ray (worker niceness {os.environ.get('RAY_worker_niceness', '15, the default')}), local runtime of "  # noqa: SIM112
+          f"{os.cpu_count()} CPUs: walks {t_walks:.1f} s vs single process "
           f"{local_walks:.1f} s: ratio {t_walks / local_walks:.2f} (goal <= 1.3); with starting the runtime "
           f"({t_init:.1f} s) {(t_walks + t_init) / local_walks:.2f}; {diagnostics['ray_tasks']} tasks, same best "
           f"start and weight", flush=True)
