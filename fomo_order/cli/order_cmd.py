@@ -62,6 +62,20 @@ def order_command(
         Refine | None,
         typer.Option(help="similarity: improve the greedy path by 2-opt/Or-opt local search (default none)."),
     ] = None,
+    starts: Annotated[
+        str | None,
+        typer.Option(
+            help="similarity: `all` (default, the exact search) or K: the best path from K spread-out starts "
+            "chosen from the seed; the meta records the gap to the spanning-tree bound.",
+            show_default=False,
+        ),
+    ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address", help="similarity: run the walks on the Ray cluster at ADDRESS, or `local` (same path)."
+        ),
+    ] = None,
 ) -> None:
     """Order the concepts of CATALOG and write a FoMo-in-Flux stream file.
 
@@ -80,7 +94,10 @@ def order_command(
     if start is not None and start_rank is not None:
         raise InputError("--start", "give --start or --start-rank, not both")
     cat = load_catalog(catalog, years=years, templates=templates, datasets=dataset_names(datasets))
-    options = {"within_year": within_year, "device": device, "start": start, "start_rank": start_rank, "refine": refine}
+    options = {
+        "within_year": within_year, "device": device, "start": start, "start_rank": start_rank, "refine": refine,
+        "starts": _starts_option(starts), "ray_address": ray_address,
+    }
     stream = order(
         cat,
         strategy.value,
@@ -112,3 +129,14 @@ def order_command(
             Text(f"{out}: {strategy.value} stream of {len(stream.concept_ids)} concepts "
                  f"from {len(stream.meta['datasets'])} datasets {verb}")
         )
+
+
+def _starts_option(value: str | None) -> int | None:
+    """``--starts all`` (the exact search) -> None; ``--starts K`` -> K."""
+    from fomo_order.errors import InputError
+
+    if value is None or value == "all":
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise InputError("--starts", f"expected 'all' or a positive number of starts, got {value!r}")
+    return int(value)

@@ -84,7 +84,13 @@ def order(
 
     concept_ids = cat.concept_ids
     stream = [concept_ids[i] for i in result.order]
-    recorded = {k: (v.value if hasattr(v, "value") else v) for k, v in parameters.items() if k != "device"}
+    # The device and the Ray address give the same path, so the meta must not differ either; `starts` only
+    # when sampled, so that exact streams keep their meta.
+    recorded = {
+        k: (v.value if hasattr(v, "value") else v)
+        for k, v in parameters.items()
+        if k not in ("device", "ray_address") and (k, v) != ("starts", None)
+    }
     meta = make_meta(
         "order",
         argv=argv,
@@ -92,7 +98,6 @@ def order(
         strategy=strategy,
         seed=int(seed),
         reverse=reverse,
-        # The device is left out: CPU and GPU give the same path, so the meta must not differ either.
         parameters={"datasets": list(cat.selected) if cat.selected else None, **recorded},
         concepts=len(stream),
         datasets=cat.dataset_names,

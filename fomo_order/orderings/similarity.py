@@ -14,7 +14,7 @@ from fomo_order.orderings.registry import OrderResult, register
     "similarity",
     "best greedy nearest-neighbour path over all start concepts (caption embeddings)",
     requires=("embeddings",),
-    options=("device", "start", "start_rank", "refine"),
+    options=("device", "start", "start_rank", "refine", "starts", "ray_address"),
 )
 def similarity_order(
     catalog: Catalog,
@@ -24,11 +24,14 @@ def similarity_order(
     start: int | None = None,
     start_rank: int = 1,
     refine: str = "none",
+    starts: int | None = None,
+    ray_address: str | None = None,
 ) -> OrderResult:
-    # The search is deterministic; the generator is part of the common signature only.
+    # The exact search is deterministic; the generator only picks the sampled starts (starts=K).
     from fomo_order.similarity import similarity_path
 
-    result = similarity_path(embeddings, start=start, start_rank=start_rank, device=device, refine=refine)
+    result = similarity_path(embeddings, start=start, start_rank=start_rank, device=device, refine=refine,
+                             starts=starts, seed=rng, ray_address=ray_address)
     concept_ids = catalog.concept_ids
     details = {
         "start": concept_ids[result.start],

@@ -19,7 +19,6 @@ numba, torch and triton are imported when a search runs, never by ``import fomo_
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +41,15 @@ HEAD_WIDTH = 16
 REFINE_WIDTH = 10  # neighbours tried per node by the local search
 _CPU_TILE_BYTES = 32 << 20
 _GPU_TILE_BYTES = 1 << 30
+_NO_BOUND = int(np.iinfo(np.int64).max)
+# Lists grow (to whole rows) at nodes whose walks ran out RAN_OUT_TIMES times with at least
+# max(SCAN_FROM_MIN, N / SCAN_FROM_FRACTION) nodes unvisited, within ROW_BUDGET_BYTES per search (or Ray task).
+RAN_OUT_TIMES, SCAN_FROM_MIN, SCAN_FROM_FRACTION = 4, 256, 32
+ROW_BUDGET_BYTES = 512 << 20
+# The late set: the nodes unvisited when walks made their LATE_TRIGGER-th costly scan, used when it has
+# LATE_MIN to LATE_MAX_FRACTION x N nodes; lists of LATE_NEIGHBOURS among them.
+LATE_TRIGGER, LATE_MIN, LATE_MAX_FRACTION, LATE_NEIGHBOURS = 16, 256, 0.8, 512
+SAMPLE_POOL = 16  # farthest-point sampling draws starts from 16 K concepts (K: the number of starts)
 
 
 @dataclass(frozen=True)
@@ -93,6 +101,9 @@ def similarity_path(
     refine: str | Refine = Refine.NONE,
     lower_bound: bool | None = None,
     neighbours: int | None = None,
+    starts: int | None = None,
+    seed: int | np.random.Generator = 0,
+    ray_address: str | None = None,
 ) -> SimilarityPath:
     """The paper's path: the greedy walk of smallest total weight over all starts (or from ``start``).
 
@@ -101,6 +112,12 @@ def similarity_path(
     ``refine="2opt"`` improves the chosen path by local search. ``lower_bound`` (default: when refining)
     computes the minimum spanning tree weight. ``neighbours`` is the list length k (default
     :func:`default_neighbours`): it changes speed and memory, never the result.
+
+    ``starts=K`` searches K start concepts instead of all: spread over the space by farthest-point
+    sampling from a start drawn from ``seed`` (see :func:`sample_starts`); the spanning-tree bound is then
+    always computed and ``details`` records K, the bound and the gap. ``ray_address`` runs the walks
+    on a Ray cluster (``"local"``: a Ray runtime on this machine; a Ray runtime already initialised in
+    this process is used as it is); the result is the same.
     """
     refine = parse_choice(Refine, refine, "refine")
     matrix = np.asarray(embeddings)
@@ -111,6 +128,14 @@ def similarity_path(
         raise ParameterError("start_rank", f"{start_rank} is not between 1 and the number of concepts ({n})")
     if neighbours is not None and neighbours < 1:
         raise ValueError("neighbours must be at least 1")
+    if starts is not None and (isinstance(starts, bool) or not isinstance(starts, (int, np.integer)) or starts < 1):
+        raise ParameterError("starts", f"expected a positive number of start concepts, got {starts!r}")
+    if starts is not None and start is not None:
+        raise ParameterError("starts", "give a start concept or a number of starts to sample, not both")
+    if starts is not None and start_rank > min(starts, max(n, 1)):
+        raise ParameterError("start_rank", f"{start_rank} is more than the {min(starts, n)} sampled starts")
+    if ray_address is not None and (not isinstance(ray_address, str) or not ray_address.strip()):
+        raise ParameterError("ray_address", "expected a Ray cluster address or 'local'")
     where = resolve_device(device)
     fixed = fixed_point_for(n)
     quantized = quantize(matrix, fixed)
@@ -120,17 +145,28 @@ def similarity_path(
         "neighbours_per_node": k,
         "starts_searched": n if start is None else 1,
     }
+    sampled = starts is not None
+    if sampled:
+        details["starts_searched"] = min(int(starts), n)
+        lower_bound = True  # the certificate: how far from optimal the sampled path can be
     diagnostics: dict[str, Any] = {"device": where}
     if n == 1:
         only = np.zeros(1, dtype=np.int64)
         mst = 0.0 if (refine is not Refine.NONE if lower_bound is None else lower_bound) else None
+        if sampled:
+            details["lower_bound_gap"] = 0.0
         return SimilarityPath(only, 0.0, 0, None if start is not None else 1, 0.0, mst, details, diagnostics)
 
     from fomo_order.similarity import _greedy_numba
 
     lists = neighbour_lists(quantized, k, fixed, where, diagnostics)
     if start is None:
-        totals = all_start_totals(quantized, lists, fixed, where, keep=start_rank, diagnostics=diagnostics)
+        chosen_starts = None
+        if sampled:
+            rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+            chosen_starts = sample_starts(quantized, int(starts), rng, fixed)
+        totals = all_start_totals(quantized, lists, fixed, where, keep=start_rank, diagnostics=diagnostics,
+                                  starts=chosen_starts, ray_address=ray_address)
         complete = np.flatnonzero(totals >= 0)
         ranked = complete[np.lexsort((complete, totals[complete]))]
         chosen, chosen_rank = int(ranked[start_rank - 1]), start_rank
@@ -151,6 +187,9 @@ def similarity_path(
         mst_total, full_rows = _mst_numba.mst_weight(quantized, fixed.scale, lists.keys, fixed.index_bits)
         mst_weight = fixed.to_float(mst_total)
         diagnostics["mst_full_rows"] = int(full_rows)
+        if sampled:
+            # relative: the path weighs at most (1 + gap) times the optimum, whatever the optimum is
+            details["lower_bound_gap"] = (total - mst_total) / mst_total if mst_total > 0 else 0.0
     return SimilarityPath(
         path=np.asarray(path, dtype=np.int64),
         cost=fixed.to_float(total),
@@ -222,55 +261,183 @@ def all_start_totals(
     keep: int | None = 1,
     kernel: str | None = None,
     diagnostics: dict | None = None,
+    starts: np.ndarray | None = None,
+    ray_address: str | None = None,
 ) -> np.ndarray:
     """Greedy total weight (integer units) of the walk from every start; -1 for a pruned walk.
 
     ``keep=K`` prunes walks that cannot be among the K best (numba and triton kernels); ``keep=None`` walks
-    every start to the end. ``kernel``: ``numba`` (default on cpu), ``triton`` (default on cuda; on cpu only
-    in Triton's interpreter, for tests) or ``torch`` (the earlier GPU kernel, kept for comparison).
+    every start to the end. ``kernel``: ``numba`` (default on cpu, and with a Ray cluster), ``triton``
+    (default on cuda; on cpu only in Triton's interpreter, for tests) or ``torch`` (the earlier GPU kernel,
+    kept for comparison). ``starts``: walk only these starts (the others stay -1). ``ray_address``: walk on
+    a Ray cluster.
     """
-    kernel = kernel or ("triton" if where == "cuda" else "numba")
+    kernel = kernel or ("triton" if where == "cuda" and ray_address is None else "numba")
     if kernel == "triton":
-        return _triton_totals(quantized, lists, fixed, where, keep, diagnostics)
+        return _triton_totals(quantized, lists, fixed, where, keep, diagnostics, starts)
     if kernel == "torch":
-        return _torch_totals(quantized, lists, fixed, where, diagnostics)
-    if where != "cpu":
-        raise ValueError("the numba kernel runs on the cpu")
+        return _torch_totals(quantized, lists, fixed, where, diagnostics, starts)
+    if where not in ("cpu", "cuda"):
+        raise ValueError(f"unknown device {where!r}")
+    from fomo_order.similarity import _greedy_numba
+
+    n = quantized.shape[0]
+    totals = np.full(n, -1, dtype=np.int64)
+    if keep is None:
+        table, entry = lists.head, (lists.head.shape[1], False, 0, 0, 0)
+    else:  # the first keys and the two entry bounds of each node, in one 128-byte row
+        width = min(HEAD_WIDTH - 2, lists.keys.shape[1])
+        table, sum1, sum2, slack = _greedy_numba.walk_table(lists.keys, fixed.index_bits, width)
+        entry = (width, True, int(sum1), int(sum2), int(slack))
+    if starts is None:
+        order = start_order(lists, fixed) if keep is not None else np.arange(n, dtype=np.int64)
+    else:
+        order = np.asarray(starts, dtype=np.int64)
+    if ray_address is not None:
+        from fomo_order.similarity import _ray_walks
+
+        found, work = _ray_walks.ray_totals(quantized, table, lists.keys, fixed, order, keep, entry, ray_address)
+    else:
+        found, work = walk_rounds(order, quantized, table, lists.keys, fixed, keep, entry)
+    totals[order] = found
+    if diagnostics is not None:
+        diagnostics.update(kernel="numba", pruned_walks=int((found < 0).sum()), **work)
+    return totals
+
+
+def walk_rounds(
+    order: np.ndarray,
+    quantized: np.ndarray,
+    table: np.ndarray,
+    keys: np.ndarray,
+    fixed: FixedPoint,
+    keep: int | None,
+    entry: tuple,
+    bound: int = _NO_BOUND,
+) -> tuple[np.ndarray, dict]:
+    """The walks from ``order`` (totals in that order, -1: abandoned) in rounds, in parallel within a round.
+
+    ``table``: the rows walks read at every step (``NeighbourLists.head``, or with ``keep`` the
+    ``walk_table``); ``entry``: (key columns in ``table``, bounded, the two bound sums, slack).
+
+    Between rounds the bound (the ``keep``-th best complete total so far, or the ``bound`` given if
+    lower) tightens; the first rounds are small, so that a bound exists early. Walks are abandoned only
+    when they cannot be among the ``keep`` best, so the ``keep`` best totals are exact.
+    """
     import numba
 
     from fomo_order.similarity import _greedy_numba
 
     n = quantized.shape[0]
-    head = lists.head
-    totals = np.full(n, -1, dtype=np.int64)
-    bound = np.iinfo(np.int64).max
-    fallbacks = 0
-    # Rounds of starts: the bound (K-th best complete total so far) tightens between rounds.
-    round_size = max(64, 16 * (os.cpu_count() or 1))
-    for first in range(0, n, round_size):
-        starts = np.arange(first, min(n, first + round_size), dtype=np.int64)
+    threads = numba.get_num_threads()
+    totals = np.full(len(order), -1, dtype=np.int64)
+    fallbacks = steps = 0
+    # Lists grow where walks run out: a node from which walks keep scanning many unvisited nodes gets the
+    # rest of its sorted row (once, shared by all later walks), as long as the budget lasts.
+    rest_width = n - 1 - keys.shape[1]
+    growing = rest_width > 0 and keep is not None
+    more_at = np.full(n if growing else 0, -1, dtype=np.int64)
+    more_keys = np.empty(0, dtype=np.int64)  # allocated (untouched pages cost nothing) when first needed
+    ran_out = np.zeros(n if growing else 0, dtype=np.int32)
+    scan_from = max(SCAN_FROM_MIN, n // SCAN_FROM_FRACTION)
+    rows_left = ROW_BUDGET_BYTES // max(1, 8 * rest_width)
+    rows = 0
+    # The late set: nodes from which walks scanned many unvisited nodes; their lists among themselves let
+    # the walks' last stretch (when only such nodes are left) step without scans.
+    late = np.zeros(0, dtype=np.bool_)
+    late_at = np.empty(0, dtype=np.int64)
+    late_keys = np.empty((0, 0), dtype=np.int64)
+    late_votes = np.zeros(n if growing else 0, dtype=np.int32)
+    first = 0
+    while first < len(order):
+        size = max(threads, min(16 * threads, first // 4)) if keep is not None else max(64, 16 * threads)
         with numba.parallel_chunksize(1):  # walks end at different steps once pruned: hand them out one by one
-            round_totals, round_fallbacks = _greedy_numba.greedy_totals(
-                starts, quantized, fixed.scale, head, lists.keys, fixed.index_bits, bound
+            round_totals, round_fallbacks, round_steps = _greedy_numba.bounded_totals(
+                order[first : first + size], quantized, fixed.scale, table, entry[0], keys, fixed.index_bits, bound,
+                *entry[1:], more_at, more_keys, ran_out, scan_from, late_at, late_keys, late, late_votes, LATE_TRIGGER,
             )
-        totals[starts] = round_totals
+        totals[first : first + size] = round_totals
+        first += size
         fallbacks += int(round_fallbacks.sum())
+        steps += int(round_steps.sum())
         if keep is not None:
             complete = totals[totals >= 0]
             if complete.size >= keep:
-                bound = int(np.partition(complete, keep - 1)[keep - 1])
-    if diagnostics is not None:
-        diagnostics.update(kernel="numba", fallback_scans=fallbacks, pruned_walks=int((totals < 0).sum()))
-    return totals
+                bound = min(bound, int(np.partition(complete, keep - 1)[keep - 1]))
+        if late_votes.size and late_votes.any():
+            # the nodes still unvisited when walks had scanned LATE_TRIGGER times: worth lists of their own
+            # when they are a part of all nodes (else the lists they have serve as well)
+            late_nodes = np.flatnonzero(late_votes).astype(np.int64)
+            if LATE_MIN <= len(late_nodes) <= LATE_MAX_FRACTION * n:
+                late, late_at, late_keys = _late_lists(quantized, late_nodes, fixed)
+                ran_out[late_nodes] = 0
+            late_votes = np.zeros(0, dtype=np.int32)  # proposed once
+        if growing and rows_left > 0:
+            grow = np.flatnonzero((ran_out >= RAN_OUT_TIMES) & (more_at < 0))[:rows_left]
+            if grow.size:
+                if more_keys.size == 0:
+                    more_keys = np.empty(rows_left * rest_width, dtype=np.int64)
+                more_at[grow] = (rows + np.arange(grow.size)) * rest_width
+                more_keys[rows * rest_width : (rows + grow.size) * rest_width] = _greedy_numba.row_rests(
+                    quantized, fixed.scale, grow, keys.shape[1], fixed.index_bits
+                )
+                rows += grow.size
+                rows_left -= grow.size
+    return totals, {"fallback_scans": fallbacks, "walk_steps": steps, "grown_rows": rows,
+                    "late_set": int(late.sum())}
 
 
-def _triton_totals(
-    quantized: np.ndarray, lists: NeighbourLists, fixed: FixedPoint, where: str, keep: int | None, diagnostics
-):
+def _late_lists(quantized: np.ndarray, nodes: np.ndarray, fixed: FixedPoint):
+    """(membership flags, row of each node in the lists or -1, the lists): each node of ``nodes`` (sorted)
+    with its nearest other nodes of ``nodes``, as sorted keys with global indices."""
+    n = quantized.shape[0]
+    m = min(len(nodes) - 1, LATE_NEIGHBOURS)
+    local = neighbour_lists(np.ascontiguousarray(quantized[nodes]), m, fixed, "cpu").keys
+    mask = (np.int64(1) << fixed.index_bits) - 1
+    # local indices -> global ones; ``nodes`` is sorted, so the (weight, index) order stays the same
+    late_keys = (local & ~mask) | nodes[local & mask]
+    late = np.zeros(n, dtype=np.bool_)
+    late[nodes] = True
+    late_at = np.full(n, -1, dtype=np.int64)
+    late_at[nodes] = np.arange(len(nodes))
+    return late, late_at, late_keys
+
+
+def sample_starts(quantized: np.ndarray, count: int, rng: np.random.Generator, fixed: FixedPoint) -> np.ndarray:
+    """``count`` start concepts spread over the space, the same for the same ``rng`` state on any machine.
+
+    Farthest-point sampling with exact weights: the first start is drawn from ``rng``, each next one is
+    the concept farthest from those chosen so far. Outlying concepts, where light greedy paths tend to
+    start, are found early, and no region of the space goes without a start. For large N it samples from
+    a pool of ``SAMPLE_POOL`` x ``count`` concepts drawn from ``rng`` (each draw costs O(pool x d)).
+    Returned in the order chosen; every node when ``count >= N``.
+    """
+    from fomo_order.similarity import _starts_numba
+
+    n = quantized.shape[0]
+    if count >= n:
+        return np.arange(n, dtype=np.int64)
+    size = min(n, SAMPLE_POOL * count)
+    pool = np.arange(n, dtype=np.int64) if size == n else np.sort(rng.choice(n, size, replace=False))
+    first = int(rng.integers(size))
+    return _starts_numba.farthest_points(quantized, fixed.scale, pool, first, count)
+
+
+def start_order(lists: NeighbourLists, fixed: FixedPoint) -> np.ndarray:
+    """The order in which the exact search walks its starts: it changes the time, never the result.
+
+    Starts whose nearest neighbour is far come first: a walk from an outlying concept pays its long edge
+    once, at the start, where other walks return to it late with a longer jump; so these walks tend to
+    be light, and the bound that abandons the other walks is tight early.
+    """
+    nearest = lists.keys[:, 0] >> fixed.index_bits
+    return np.lexsort((np.arange(len(nearest)), -nearest)).astype(np.int64)
+
+
+def _device_walk_setup(quantized: np.ndarray, lists: NeighbourLists, where: str):
+    """What both GPU kernels start from: the vectors and lists on the device, walks per batch (the visited
+    flags take one byte per walk and node) and the bytes a batch of fallback rows may take."""
     import torch
-
-    from fomo_order.similarity._greedy_triton import greedy_walks_triton
-    from fomo_order.similarity._knn_torch import INT64_MAX
 
     n = quantized.shape[0]
     device = torch.device(where)
@@ -281,16 +448,31 @@ def _triton_totals(
         budget, fallback_budget = int(free_bytes * 0.4), min(2 << 30, int(free_bytes * 0.1))
     else:
         budget, fallback_budget = _CPU_TILE_BYTES, _CPU_TILE_BYTES
-    batch = max(1, min(n, budget // n))  # the visited flags: one byte per walk and node
+    return device, vectors64, keys, max(1, min(n, budget // n)), fallback_budget
+
+
+def _triton_totals(
+    quantized: np.ndarray, lists: NeighbourLists, fixed: FixedPoint, where: str, keep: int | None, diagnostics,
+    starts: np.ndarray | None = None,
+):
+    import torch
+
+    from fomo_order.similarity._greedy_triton import greedy_walks_triton
+    from fomo_order.similarity._knn_torch import INT64_MAX
+
+    n = quantized.shape[0]
+    device, vectors64, keys, batch, fallback_budget = _device_walk_setup(quantized, lists, where)
     bound = torch.full((1,), INT64_MAX, dtype=torch.int64, device=device)  # tightens across batches
-    totals = np.empty(n, dtype=np.int64)
+    order = np.arange(n, dtype=np.int64) if starts is None else np.asarray(starts, dtype=np.int64)
+    totals = np.full(n, -1, dtype=np.int64)
     fallbacks = launches = pruned = 0
-    for first in range(0, n, batch):
-        starts = torch.arange(first, min(n, first + batch), device=device)
+    for first in range(0, len(order), batch):
+        chunk = order[first : first + batch]
         result = greedy_walks_triton(
-            vectors64, keys, starts, fixed, bound=bound, keep=keep, fallback_budget_bytes=fallback_budget
+            vectors64, keys, torch.from_numpy(chunk).to(device), fixed, bound=bound, keep=keep,
+            fallback_budget_bytes=fallback_budget,
         )
-        totals[first : first + starts.numel()] = result.totals
+        totals[chunk] = result.totals
         fallbacks += result.fallbacks
         launches += result.launches
         pruned += result.pruned
@@ -301,27 +483,23 @@ def _triton_totals(
     return totals
 
 
-def _torch_totals(quantized: np.ndarray, lists: NeighbourLists, fixed: FixedPoint, where: str, diagnostics):
+def _torch_totals(
+    quantized: np.ndarray, lists: NeighbourLists, fixed: FixedPoint, where: str, diagnostics, starts=None
+):
     import torch
 
     from fomo_order.similarity._greedy_torch import greedy_walks_torch
 
     n = quantized.shape[0]
-    device = torch.device(where)
-    vectors64 = torch.from_numpy(quantized).to(device=device, dtype=torch.float64)
-    keys = torch.from_numpy(lists.keys).to(device=device)
-    if device.type == "cuda":
-        free_bytes, _ = torch.cuda.mem_get_info(device)
-        budget, fallback_budget = int(free_bytes * 0.4), min(2 << 30, int(free_bytes * 0.1))
-    else:
-        budget, fallback_budget = _CPU_TILE_BYTES, _CPU_TILE_BYTES
-    batch = max(1, min(n, budget // n))  # the visited flags: one byte per walk and node
-    totals = np.empty(n, dtype=np.int64)
+    device, vectors64, keys, batch, fallback_budget = _device_walk_setup(quantized, lists, where)
+    order = np.arange(n, dtype=np.int64) if starts is None else np.asarray(starts, dtype=np.int64)
+    totals = np.full(n, -1, dtype=np.int64)
     fallbacks = 0
-    for first in range(0, n, batch):
-        starts = torch.arange(first, min(n, first + batch), device=device)
-        result = greedy_walks_torch(vectors64, keys, starts, fixed, fallback_budget_bytes=fallback_budget)
-        totals[first : first + starts.numel()] = result.totals
+    for first in range(0, len(order), batch):
+        chunk = order[first : first + batch]
+        result = greedy_walks_torch(vectors64, keys, torch.from_numpy(chunk).to(device), fixed,
+                                    fallback_budget_bytes=fallback_budget)
+        totals[chunk] = result.totals
         fallbacks += result.fallbacks
     if diagnostics is not None:
         diagnostics.update(kernel="torch", fallback_scans=fallbacks, pruned_walks=0, walks_per_batch=batch)

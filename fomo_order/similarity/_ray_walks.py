@@ -1,0 +1,92 @@
+"""The all-start walks on a Ray cluster: the arrays go to the object store once, shards of starts go out
+as tasks, the totals come back. Each task walks its shard in rounds (as on one machine) from the best
+bound known when it was sent, so walks that cannot be among the best are abandoned on every node; the
+best totals are exact whatever the schedule, so the path is the one the local search finds.
+
+``ray`` is imported only here, when a search asks for it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from fomo_order.errors import ParameterError
+from fomo_order.similarity.weights import FixedPoint
+
+SHARDS_PER_CPU = 4  # enough tasks that a fast worker takes over the work of a slow one
+
+
+def connect(address: str) -> bool:
+    """Join the cluster at ``address`` (``local``: start a Ray runtime here); True when this call started
+    the connection (and so must end it). A runtime already initialised in this process is used as it is."""
+    try:
+        import ray
+    except ImportError:
+        raise ParameterError("ray_address", "Ray is not installed (pip install 'fomo-order[ray]')") from None
+    if ray.is_initialized():
+        return False
+    try:
+        if address == "local":
+            ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+        else:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ParameterError("ray_address", f"cannot connect to the Ray cluster at {address!r}: {first_line}") from None
+    return True
+
+
+def _walk_shard(order, quantized, table, keys, fraction_bits, index_bits, keep, entry, bound):
+    """One task: the walks from ``order`` with one thread (the task holds one CPU of the cluster)."""
+    import numba
+
+    from fomo_order.similarity.search import walk_rounds
+
+    numba.set_num_threads(1)
+    fixed = FixedPoint(fraction_bits=fraction_bits, index_bits=index_bits)
+    return walk_rounds(order, quantized, table, keys, fixed, keep, entry, bound)
+
+
+def ray_totals(
+    quantized: np.ndarray, table: np.ndarray, keys: np.ndarray, fixed: FixedPoint, order: np.ndarray,
+    keep: int | None, entry: tuple, address: str,
+) -> tuple[np.ndarray, dict]:
+    """Totals of the walks from ``order`` (in that order; -1: abandoned), computed by Ray tasks."""
+    started = connect(address)
+    import ray
+
+    try:
+        cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        shard = max(1, -(-len(order) // (cpus * SHARDS_PER_CPU)))
+        ranges = [(first, min(len(order), first + shard)) for first in range(0, len(order), shard)]
+        # put once: every task reads the same copies from the object store (zero-copy on each node)
+        shared = [ray.put(array) for array in (quantized, table, keys)]
+        task = ray.remote(num_cpus=1)(_walk_shard)
+        totals = np.full(len(order), -1, dtype=np.int64)
+        work = {"fallback_scans": 0, "walk_steps": 0}
+        bound = int(np.iinfo(np.int64).max)
+        running: dict[Any, tuple[int, int]] = {}
+        pending = list(ranges)
+        while pending or running:
+            while pending and len(running) < cpus:
+                first, last = pending.pop(0)
+                ref = task.remote(order[first:last], *shared, fixed.fraction_bits, fixed.index_bits, keep,
+                                  entry, bound)
+                running[ref] = (first, last)
+            done, _ = ray.wait(list(running), num_returns=1)
+            first, last = running.pop(done[0])
+            shard_totals, shard_work = ray.get(done[0])
+            totals[first:last] = shard_totals
+            for name in work:
+                work[name] += shard_work[name]
+            if keep is not None:
+                complete = totals[totals >= 0]
+                if complete.size >= keep:
+                    bound = min(bound, int(np.partition(complete, keep - 1)[keep - 1]))
+        work["ray_tasks"] = len(ranges)
+        return totals, work
+    finally:
+        if started:
+            ray.shutdown()
