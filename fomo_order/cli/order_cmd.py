@@ -10,7 +10,18 @@ import typer
 from rich.text import Text
 
 from fomo_order.cli import app, command_line, console
-from fomo_order.cli.options import CatalogArgument, Check, Datasets, DeviceOption, Seed, Templates, Years, flag, output
+from fomo_order.cli.options import (
+    CatalogArgument,
+    Check,
+    Datasets,
+    DeviceOption,
+    Quiet,
+    Seed,
+    Templates,
+    Years,
+    flag,
+    output,
+)
 from fomo_order.orderings import ORDERINGS
 from fomo_order.orderings.basic import WithinYear
 from fomo_order.similarity.search import Refine
@@ -70,6 +81,7 @@ def order_command(
             show_default=False,
         ),
     ] = None,
+    quiet: Quiet = False,
     ray_address: Annotated[
         str | None,
         typer.Option(
@@ -85,6 +97,7 @@ def order_command(
     from fomo_order.artifacts.streams import stream_text, write_stream
     from fomo_order.catalog import load_catalog
     from fomo_order.cli.options import dataset_names
+    from fomo_order.cli.progress import reporter
     from fomo_order.errors import InputError
     from fomo_order.orderings.api import order
 
@@ -106,7 +119,8 @@ def order_command(
         counts=frequencies,
         scores=scores,
         embeddings=embeddings,
-        argv=command_line(ctx),
+        argv=command_line(ctx, leave_out=("check", "quiet")),
+        reporter=reporter(quiet),
         **{name: value for name, value in options.items() if value is not None},
     )
     if to_stdout:

@@ -20,6 +20,7 @@ from fomo_order.artifacts.meta import input_record, make_meta
 from fomo_order.catalog import Catalog, load_catalog
 from fomo_order.errors import ParameterError
 from fomo_order.orderings.registry import ORDERINGS, make_order
+from fomo_order.progress import SILENT, Reporter
 
 # What each required input is, for messages.
 _INPUT_WHAT = {"counts": "frequency counts", "scores": "per-concept scores", "embeddings": "caption embeddings"}
@@ -47,6 +48,7 @@ def order(
     scores: np.ndarray | Mapping[str, float] | str | Path | None = None,
     embeddings: np.ndarray | str | Path | None = None,
     argv: list[str] | None = None,
+    reporter: Reporter = SILENT,
     **options: Any,
 ) -> Stream:
     """Order the concepts of ``catalog`` by ``strategy`` (see :data:`fomo_order.ORDERINGS`).
@@ -54,7 +56,8 @@ def order(
     ``counts`` (frequency), ``scores`` (performance) and ``embeddings`` (similarity) are the inputs the
     strategy needs; ``options`` are its options (``within_year``, ``start`` (a concept id),
     ``start_rank``, ``refine``, ``device``, ...). An input or option the strategy does not use is an
-    error, so a typo does not pass silently. ``argv`` is recorded in the meta (the CLI's command line).
+    error, so a typo does not pass silently. ``argv`` is recorded in the meta (the CLI's command line);
+    ``reporter`` hears of a long search's progress (neighbour lists, walks, refinement).
     """
     if strategy not in ORDERINGS:
         raise ParameterError("strategy", f"unknown ordering {strategy!r} (choose one of {', '.join(ORDERINGS)})")
@@ -76,6 +79,8 @@ def order(
         name: options[name] if options.get(name) is not None else defaults[name].default for name in ordering.options
     }
     call_options = {name: value for name, value in parameters.items() if value is not None}
+    if "reporter" in ordering.options:  # progress of a long search; never part of the meta
+        call_options["reporter"] = reporter
     if parameters.get("start") is not None:
         if parameters["start"] not in cat.index_of:
             raise ParameterError("start", f"{parameters['start']!r} is not a concept of the catalog")
@@ -89,7 +94,7 @@ def order(
     recorded = {
         k: (v.value if hasattr(v, "value") else v)
         for k, v in parameters.items()
-        if k not in ("device", "ray_address") and (k, v) != ("starts", None)
+        if k not in ("device", "ray_address", "reporter") and (k, v) != ("starts", None)
     }
     meta = make_meta(
         "order",

@@ -8,13 +8,14 @@ import numpy as np
 
 from fomo_order.catalog import Catalog
 from fomo_order.orderings.registry import OrderResult, register
+from fomo_order.progress import SILENT, Reporter
 
 
 @register(
     "similarity",
     "best greedy nearest-neighbour path over all start concepts (caption embeddings)",
     requires=("embeddings",),
-    options=("device", "start", "start_rank", "refine", "starts", "ray_address"),
+    options=("device", "start", "start_rank", "refine", "starts", "ray_address", "reporter"),
 )
 def similarity_order(
     catalog: Catalog,
@@ -26,12 +27,13 @@ def similarity_order(
     refine: str = "none",
     starts: int | None = None,
     ray_address: str | None = None,
+    reporter: Reporter = SILENT,
 ) -> OrderResult:
     # The exact search is deterministic; the generator only picks the sampled starts (starts=K).
     from fomo_order.similarity import similarity_path
 
     result = similarity_path(embeddings, start=start, start_rank=start_rank, device=device, refine=refine,
-                             starts=starts, seed=rng, ray_address=ray_address)
+                             starts=starts, seed=rng, ray_address=ray_address, reporter=reporter)
     concept_ids = catalog.concept_ids
     details = {
         "start": concept_ids[result.start],

@@ -26,6 +26,7 @@ import numpy as np
 
 from fomo_order.choices import Choice, Device, parse_choice, resolve_device
 from fomo_order.errors import ParameterError
+from fomo_order.progress import SILENT, Reporter
 from fomo_order.similarity.weights import FixedPoint, fixed_point_for, quantize
 
 
@@ -104,6 +105,7 @@ def similarity_path(
     starts: int | None = None,
     seed: int | np.random.Generator = 0,
     ray_address: str | None = None,
+    reporter: Reporter = SILENT,
 ) -> SimilarityPath:
     """The paper's path: the greedy walk of smallest total weight over all starts (or from ``start``).
 
@@ -159,14 +161,17 @@ def similarity_path(
 
     from fomo_order.similarity import _greedy_numba
 
-    lists = neighbour_lists(quantized, k, fixed, where, diagnostics)
+    lists = neighbour_lists(quantized, k, fixed, where, diagnostics, reporter=reporter)
     if start is None:
         chosen_starts = None
         if sampled:
             rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
             chosen_starts = sample_starts(quantized, int(starts), rng, fixed)
+        walks = n if chosen_starts is None else len(chosen_starts)
+        reporter.start(walks, "greedy walks", "walks")
         totals = all_start_totals(quantized, lists, fixed, where, keep=start_rank, diagnostics=diagnostics,
-                                  starts=chosen_starts, ray_address=ray_address)
+                                  starts=chosen_starts, ray_address=ray_address, reporter=reporter)
+        reporter.finish()
         complete = np.flatnonzero(totals >= 0)
         ranked = complete[np.lexsort((complete, totals[complete]))]
         chosen, chosen_rank = int(ranked[start_rank - 1]), start_rank
@@ -179,14 +184,18 @@ def similarity_path(
         raise AssertionError("the path's weight differs from the search's")  # kernels disagree: a bug
     total = int(greedy_total)
     if refine is Refine.TWO_OPT:
+        reporter.start(0, "refining the path (2-opt, Or-opt)", "moves")
         path, total = _refine(path, quantized, lists, fixed, details)
+        reporter.finish()
     mst_weight = None
     if lower_bound or (lower_bound is None and refine is not Refine.NONE):
         from fomo_order.similarity import _mst_numba
 
+        reporter.start(0, "spanning-tree lower bound", "concepts")
         mst_total, full_rows = _mst_numba.mst_weight(quantized, fixed.scale, lists.keys, fixed.index_bits)
         mst_weight = fixed.to_float(mst_total)
         diagnostics["mst_full_rows"] = int(full_rows)
+        reporter.finish()
         if sampled:
             # relative: the path weighs at most (1 + gap) times the optimum, whatever the optimum is
             details["lower_bound_gap"] = (total - mst_total) / mst_total if mst_total > 0 else 0.0
@@ -217,9 +226,23 @@ def _refine(path: np.ndarray, quantized: np.ndarray, lists: NeighbourLists, fixe
 
 
 def neighbour_lists(
-    quantized: np.ndarray, k: int, fixed: FixedPoint, where: str, diagnostics: dict | None = None
+    quantized: np.ndarray,
+    k: int,
+    fixed: FixedPoint,
+    where: str,
+    diagnostics: dict | None = None,
+    reporter: Reporter = SILENT,
 ) -> NeighbourLists:
     """Exact k-nearest lists: float32 screening + exact re-ranking on the CPU, exact float64 tiles on CUDA."""
+    n = quantized.shape[0]
+    reporter.start(n, "neighbour lists", "concepts")
+    try:
+        return _neighbour_lists(quantized, k, fixed, where, diagnostics, reporter)
+    finally:
+        reporter.finish()
+
+
+def _neighbour_lists(quantized, k, fixed, where, diagnostics, reporter) -> NeighbourLists:
     import torch
 
     from fomo_order.similarity import _knn_torch
@@ -242,6 +265,7 @@ def neighbour_lists(
         dots = _knn_numba.exact_candidate_dots(quantized, first, row_start, columns)
         error = _knn_numba.sorted_keys(first, row_start, columns, values, dots, fixed.scale, fixed.index_bits, keys)
         worst = max(worst, error)
+        reporter.advance(tile.shape[0])
     if worst > bound:
         # The float32 matmul broke its error bound (an unusual BLAS): fall back to exact float64 tiles.
         vectors64 = torch.from_numpy(quantized.astype(np.float64))
@@ -263,6 +287,7 @@ def all_start_totals(
     diagnostics: dict | None = None,
     starts: np.ndarray | None = None,
     ray_address: str | None = None,
+    reporter: Reporter = SILENT,
 ) -> np.ndarray:
     """Greedy total weight (integer units) of the walk from every start; -1 for a pruned walk.
 
@@ -274,9 +299,9 @@ def all_start_totals(
     """
     kernel = kernel or ("triton" if where == "cuda" and ray_address is None else "numba")
     if kernel == "triton":
-        return _triton_totals(quantized, lists, fixed, where, keep, diagnostics, starts)
+        return _triton_totals(quantized, lists, fixed, where, keep, diagnostics, starts, reporter)
     if kernel == "torch":
-        return _torch_totals(quantized, lists, fixed, where, diagnostics, starts)
+        return _torch_totals(quantized, lists, fixed, where, diagnostics, starts, reporter)
     if where not in ("cpu", "cuda"):
         raise ValueError(f"unknown device {where!r}")
     from fomo_order.similarity import _greedy_numba
@@ -298,7 +323,7 @@ def all_start_totals(
 
         found, work = _ray_walks.ray_totals(quantized, table, lists.keys, fixed, order, keep, entry, ray_address)
     else:
-        found, work = walk_rounds(order, quantized, table, lists.keys, fixed, keep, entry)
+        found, work = walk_rounds(order, quantized, table, lists.keys, fixed, keep, entry, reporter=reporter)
     totals[order] = found
     if diagnostics is not None:
         diagnostics.update(kernel="numba", pruned_walks=int((found < 0).sum()), **work)
@@ -314,6 +339,7 @@ def walk_rounds(
     keep: int | None,
     entry: tuple,
     bound: int = _NO_BOUND,
+    reporter: Reporter = SILENT,
 ) -> tuple[np.ndarray, dict]:
     """The walks from ``order`` (totals in that order, -1: abandoned) in rounds, in parallel within a round.
 
@@ -357,6 +383,7 @@ def walk_rounds(
                 *entry[1:], more_at, more_keys, ran_out, scan_from, late_at, late_keys, late, late_votes, LATE_TRIGGER,
             )
         totals[first : first + size] = round_totals
+        reporter.advance(len(round_totals))
         first += size
         fallbacks += int(round_fallbacks.sum())
         steps += int(round_steps.sum())
@@ -454,6 +481,7 @@ def _device_walk_setup(quantized: np.ndarray, lists: NeighbourLists, where: str)
 def _triton_totals(
     quantized: np.ndarray, lists: NeighbourLists, fixed: FixedPoint, where: str, keep: int | None, diagnostics,
     starts: np.ndarray | None = None,
+    reporter: Reporter = SILENT,
 ):
     import torch
 
@@ -473,6 +501,7 @@ def _triton_totals(
             fallback_budget_bytes=fallback_budget,
         )
         totals[chunk] = result.totals
+        reporter.advance(len(chunk))
         fallbacks += result.fallbacks
         launches += result.launches
         pruned += result.pruned
@@ -484,7 +513,8 @@ def _triton_totals(
 
 
 def _torch_totals(
-    quantized: np.ndarray, lists: NeighbourLists, fixed: FixedPoint, where: str, diagnostics, starts=None
+    quantized: np.ndarray, lists: NeighbourLists, fixed: FixedPoint, where: str, diagnostics, starts=None,
+    reporter: Reporter = SILENT,
 ):
     import torch
 
@@ -500,6 +530,7 @@ def _torch_totals(
         result = greedy_walks_torch(vectors64, keys, torch.from_numpy(chunk).to(device), fixed,
                                     fallback_budget_bytes=fallback_budget)
         totals[chunk] = result.totals
+        reporter.advance(len(chunk))
         fallbacks += result.fallbacks
     if diagnostics is not None:
         diagnostics.update(kernel="torch", fallback_scans=fallbacks, pruned_walks=0, walks_per_batch=batch)
