@@ -28,13 +28,17 @@ class _DimensionMismatchError(Exception):
         self.recorded, self.actual = recorded, actual
 
 
-def checked_info(cache: EmbeddingCache, identity: dict[str, Any]) -> dict[str, Any] | None:
+def checked_info(cache: EmbeddingCache, identity: dict[str, Any], model_dim: int | None) -> dict[str, Any] | None:
     """The cache's ``model.json`` when it has exactly the expected keys, of the expected types, for this
-    model; else None (with a warning; it is written again), so nothing unchecked reaches the sidecar."""
+    model (and its dimension, where the model's config tells it); else None (with a warning; it is written
+    again), so nothing unchecked reaches the sidecar."""
     info = cache.info
     if info is None:
         return None
     dim = info.get("dim")
+    if model_dim is not None and dim != model_dim:
+        cache.set_aside_info(f"it gives the vectors' dimension as {dim!r}, the model's config {model_dim}")
+        return None
     if (
         set(info) != INFO_KEYS
         or info["identity"] != identity
@@ -99,20 +103,22 @@ def embed_catalog(
         encoder = make_encoder(settings, runtime, log)
     identity = encoder.identity()
     cache = EmbeddingCache.for_model(cache_root, identity, warn=log)
-    info = checked_info(cache, identity)
+    model_dim = getattr(encoder, "dimension", lambda: None)()
+    info = checked_info(cache, identity, model_dim)
 
     # How the cached vectors were computed is recorded beside them, so a fully cached run needs no model.
     # Without that record, the model's dimension is learnt from one caption before any cached vector is used.
-    dim = info["dim"] if info is not None else None
+    dim = info["dim"] if info is not None else model_dim
     if dim is None and len(cache):
         dim = probe_dimension(encoder, captions[0])
-        cache.record_info({"identity": identity, "text_forward": encoder.text_forward(), "dim": dim})
     if dim is not None:
         cache.keep_dimension(dim)
     digests = [caption_digest(caption) for caption in captions]
     found, cached_vectors = cache.lookup(digests)
     missing = np.flatnonzero(~found)
     text_forward = info["text_forward"] if info is not None and missing.size == 0 else encoder.text_forward()
+    if dim is not None:  # (else it is recorded with the first vectors computed)
+        cache.record_info({"identity": identity, "text_forward": text_forward, "dim": dim})
 
     vectors: np.ndarray | None = None
     if cached_vectors is not None:
