@@ -219,3 +219,72 @@ def test_unwritable_output_in_process(run_cli, tmp_path, tiny):
     out = tmp_path / "e.npy"
     out.mkdir()
     assert_one_line_error(run_cli(*embed_args(catalog, out, tiny, "--cache-dir", tmp_path / "c")), mentions=str(out))
+
+
+class Notes:
+    """A reporter that keeps every note."""
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+
+    def start(self, total: int, description: str, unit: str) -> None:
+        pass
+
+    def advance(self, amount: int) -> None:
+        pass
+
+    def note(self, message: str) -> None:
+        self.notes.append(message)
+
+    def finish(self) -> None:
+        pass
+
+
+class NoConfigDimension:
+    """The tiny encoder, less its config's dimension: as a Hub model whose modules say nothing plain."""
+
+    def __init__(self, encoder) -> None:
+        self._encoder = encoder
+        self.encoded = 0
+
+    def identity(self):
+        return self._encoder.identity()
+
+    def describe(self):
+        return self._encoder.describe()
+
+    def text_forward(self):
+        return self._encoder.text_forward()
+
+    def encode(self, captions, sink):
+        self.encoded += len(captions)
+        self._encoder.encode(captions, sink)
+
+
+def test_a_model_json_that_lies_about_the_dimension_is_found_by_the_model(tmp_path, tiny, cached_run):
+    """Where the model's config does not tell its dimension, model.json's is checked against what it computes:
+    a mismatch sets the cache aside and embeds again, never a RuntimeError."""
+    from fomo_order.catalog import load_catalog
+    from fomo_order.embed.pipeline import embed_catalog, make_encoder
+    from fomo_order.embed.settings import EmbedSettings, resolve_runtime
+
+    catalog_path, cache, model_dir, shard, fresh = cached_run
+    config, checkpoint, _ = tiny
+    settings = EmbedSettings(pretrained=str(checkpoint), model_config=config, device="cpu")
+    reporter = Notes()
+    encoder = NoConfigDimension(make_encoder(settings, resolve_runtime(settings), reporter.note))
+    with np.load(shard) as data:
+        digests = data["digests"]
+    extra = write_shard(model_dir, digests[:1], np.ones((1, 100), dtype=np.float32))  # beside the good shard
+    info_path = model_dir / "model.json"
+    info = json.loads(info_path.read_text(encoding="utf-8"))
+    info_path.write_text(json.dumps({**info, "dim": 100}), encoding="utf-8")
+    shard.unlink()  # only the 100-dim shard is left: model.json and it agree, the model does not
+    catalog = load_catalog(catalog_path)
+
+    result = embed_catalog(catalog, settings, cache_root=cache, reporter=reporter, encoder=encoder)
+    assert result.matrix.shape == (4, 32) and result.computed == CAPTIONS
+    assert np.array_equal(result.matrix, np.load(fresh))
+    assert any("model.json" in note and "dimension 100" in note for note in reporter.notes), reporter.notes
+    assert any(extra.name in note and "dimension 100" in note for note in reporter.notes), reporter.notes
+    assert json.loads(info_path.read_text(encoding="utf-8"))["dim"] == 32
