@@ -102,8 +102,9 @@ def embed_catalog(
     if encoder is None:
         encoder = make_encoder(settings, runtime, log)
     identity = encoder.identity()
-    cache = EmbeddingCache.for_model(cache_root, identity, warn=log)
-    model_dim = getattr(encoder, "dimension", lambda: None)()
+    # The dimension the model's config gives (not trusted again on a retry: the vectors it computed differed).
+    model_dim = None if _retried else getattr(encoder, "dimension", lambda: None)()
+    cache = EmbeddingCache.for_model(cache_root, identity, warn=log, dim=model_dim)
     info = checked_info(cache, identity, model_dim)
 
     # How the cached vectors were computed is recorded beside them, so a fully cached run needs no model.

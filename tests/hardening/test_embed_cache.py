@@ -111,6 +111,22 @@ def test_a_well_formed_shard_of_another_dimension_is_set_aside(run_cli, tmp_path
     assert counts(result.stderr) == (0, CAPTIONS) and "set aside" not in result.stderr
 
 
+def test_a_wrong_shard_beside_good_ones_costs_only_its_own_captions(run_cli, tmp_path, tiny, cached_run):
+    catalog, cache, model_dir, shard, fresh = cached_run
+    with np.load(shard) as data:
+        digests = data["digests"]
+    for name in ("0" * 64, "f" * 64):  # sorted before and after the good shard: the order must not matter
+        wrong = write_shard(model_dir, digests[:1], np.ones((1, 100), dtype=np.float32))
+        wrong.rename(model_dir / f"{name}.npz")
+    wrong = write_shard(model_dir, digests[:2], np.ones((2, 100), dtype=np.float32))
+
+    result, out = rerun(run_cli, tmp_path, tiny, catalog, cache)
+    assert counts(result.stderr) == (0, CAPTIONS)
+    assert_same_as_fresh(out, fresh)
+    assert shard.exists() and not wrong.exists()
+    assert sorted(p.name for p in model_dir.glob("*.npz")) == [shard.name]
+
+
 def test_a_shard_whose_bytes_do_not_match_its_hash_is_set_aside(run_cli, tmp_path, tiny, cached_run):
     catalog, cache, model_dir, shard, fresh = cached_run
     with np.load(shard) as data:
