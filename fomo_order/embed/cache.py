@@ -50,13 +50,29 @@ def model_key(identity: dict[str, Any]) -> str:
 
 
 class EmbeddingCache:
-    """Vectors of one model identity; ``directory=None`` is a cache that holds and keeps nothing."""
+    """Vectors of one model identity; ``directory=None`` is a cache that holds and keeps nothing.
 
-    def __init__(self, directory: Path | None, warn: Callable[[str], None] = lambda message: None) -> None:
+    Every shard is checked before use: its bytes must hash to its name (the sha256 recorded when it was
+    written), its arrays must have the expected types and shapes, its vectors must be finite and non-zero
+    and of the model's dimension (``dim``; unknown: the first shard's). A shard that fails is set aside
+    (renamed ``<name>.npz.bad``) with a warning, so its captions are embedded again. ``model.json`` is
+    kept in ``info`` only when it is an object whose ``identity`` is this cache's.
+    """
+
+    def __init__(
+        self,
+        directory: Path | None,
+        warn: Callable[[str], None] = lambda message: None,
+        identity: dict[str, Any] | None = None,
+        dim: int | None = None,
+    ) -> None:
         self.directory = directory
         self._warn = warn
+        self._identity = identity
+        self._dim = dim
         self._index: dict[bytes, tuple[int, int]] = {}
         self._shards: list[np.ndarray] = []
+        self._shard_paths: list[Path] = []
         self._pending_digests: list[bytes] = []
         self._pending_vectors: list[np.ndarray] = []
         self.info: dict[str, Any] | None = None
@@ -65,45 +81,87 @@ class EmbeddingCache:
 
     @classmethod
     def for_model(
-        cls, root: Path | None, identity: dict[str, Any], warn: Callable[[str], None] = lambda message: None
+        cls,
+        root: Path | None,
+        identity: dict[str, Any],
+        warn: Callable[[str], None] = lambda message: None,
+        dim: int | None = None,
     ) -> EmbeddingCache:
-        return cls(None if root is None else Path(root) / model_key(identity), warn)
+        return cls(None if root is None else Path(root) / model_key(identity), warn, identity, dim)
 
     def __len__(self) -> int:
         return len(self._index)
 
     def _open(self) -> None:
         assert self.directory is not None
-        info_path = self.directory / "model.json"
-        if info_path.is_file():
-            try:
-                self.info = json.loads(info_path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                self.info = None
+        self.info = self._read_info(self.directory / "model.json")
         shard_paths = sorted(self.directory.glob("*.npz"))
         for path in shard_paths:
             loaded = self._read_shard(path)
             if loaded is None:
                 continue
             digests, vectors = loaded
-            if self._shards and vectors.shape[1] != self._shards[0].shape[1]:
-                self._warn(f"ignoring cache shard {path}: vectors of dimension {vectors.shape[1]}, not {self.dim}")
+            if self._dim is None:
+                self._dim = int(vectors.shape[1])
+            if vectors.shape[1] != self._dim:
+                self.set_aside(path, f"vectors of dimension {vectors.shape[1]}, not {self._dim}")
                 continue
-            shard = len(self._shards)
-            self._shards.append(vectors)
-            for row, digest in enumerate(digests):
-                self._index.setdefault(bytes(digest), (shard, row))
-        if len(shard_paths) > MERGE_ABOVE_SHARDS:
-            self._merge(shard_paths)
+            self._add_shard(path, digests, vectors)
+        if len(self._shard_paths) > MERGE_ABOVE_SHARDS:
+            self._merge(list(self._shard_paths))
+
+    def _add_shard(self, path: Path, digests: np.ndarray, vectors: np.ndarray) -> None:
+        shard = len(self._shards)
+        self._shards.append(vectors)
+        self._shard_paths.append(path)
+        for row, digest in enumerate(digests):
+            self._index.setdefault(bytes(digest), (shard, row))
+
+    def _read_info(self, path: Path) -> dict[str, Any] | None:
+        try:
+            if not path.is_file():
+                return None
+            info = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError) as exc:
+            self._warn(f"ignoring unreadable {path} ({type(exc).__name__}); it is written again")
+            return None
+        if not isinstance(info, dict) or "identity" not in info:
+            self._warn(f"ignoring {path}: not an object with an 'identity'; it is written again")
+            return None
+        if self._identity is not None and info["identity"] != self._identity:
+            self._warn(f"ignoring {path}: its identity is not this model's; it is written again")
+            return None
+        return info
+
+    def set_aside(self, path: Path, problem: str) -> None:
+        """Rename a file that failed a check out of the cache's way (or leave it, if that fails), and say so."""
+        target = path.with_name(path.name + ".bad")
+        try:
+            path.replace(target)
+            where = f"set aside as {target.name}"
+        except OSError:
+            where = "ignored"
+        self._warn(f"cache file {path} {where}: {problem}")
+
+    def set_aside_info(self, problem: str) -> None:
+        """Set ``model.json`` aside (it described the vectors wrongly) so that it is written again."""
+        self.info = None
+        if self.directory is not None and (self.directory / "model.json").is_file():
+            self.set_aside(self.directory / "model.json", problem)
 
     def _read_shard(self, path: Path) -> tuple[np.ndarray, np.ndarray] | None:
         try:
-            with np.load(path, allow_pickle=False) as data:
-                digests, vectors = data["digests"], data["vectors"]
+            data = path.read_bytes()
         except FileNotFoundError:  # merged away by a concurrent run; its rows are in the merged shard
             return None
+        except OSError as exc:
+            self._warn(f"ignoring unreadable cache shard {path} ({exc.strerror or exc})")
+            return None
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as loaded:
+                digests, vectors = loaded["digests"], loaded["vectors"]
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-            self._warn(f"ignoring unreadable cache shard {path} ({exc})")
+            self.set_aside(path, f"unreadable cache shard ({type(exc).__name__})")
             return None
         if (
             digests.dtype != np.uint8
@@ -112,14 +170,42 @@ class EmbeddingCache:
             or vectors.dtype != np.float32
             or vectors.ndim != 2
             or vectors.shape[0] != digests.shape[0]
+            or vectors.shape[1] == 0
         ):
-            self._warn(f"ignoring malformed cache shard {path}")
+            self.set_aside(path, "malformed cache shard")
+            return None
+        if hashlib.sha256(data).hexdigest() != path.stem:  # its name is the sha256 it was written with
+            self.set_aside(path, "its content does not match the sha256 it was written with")
+            return None
+        if not (np.isfinite(vectors).all() and vectors.any(axis=1).all()):
+            self.set_aside(path, "a NaN, infinite or zero vector")
             return None
         return digests, vectors
 
+    def keep_dimension(self, dim: int) -> None:
+        """Set aside the shards whose vectors have another dimension than ``dim`` (the model's)."""
+        if self._dim == dim:
+            return
+        for path, shard in zip(self._shard_paths, self._shards, strict=True):
+            if shard.shape[1] != dim:
+                self.set_aside(path, f"vectors of dimension {shard.shape[1]}, not the model's {dim}")
+        self._dim = dim
+        shards = [(p, s) for p, s in zip(self._shard_paths, self._shards, strict=True) if s.shape[1] == dim]
+        digests_of = {id(s): [] for _, s in shards}
+        for digest, (shard, row) in self._index.items():
+            vectors = self._shards[shard]
+            if id(vectors) in digests_of:
+                digests_of[id(vectors)].append((row, digest))
+        self._index, self._shards, self._shard_paths = {}, [], []
+        for path, vectors in shards:
+            self._shards.append(vectors)
+            self._shard_paths.append(path)
+            for row, digest in digests_of[id(vectors)]:
+                self._index[digest] = (len(self._shards) - 1, row)
+
     @property
     def dim(self) -> int | None:
-        return self._shards[0].shape[1] if self._shards else None
+        return self._dim
 
     def lookup(self, digests: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray | None]:
         """(mask of the digests found, their vectors in order; None if none found)."""
@@ -185,10 +271,10 @@ class EmbeddingCache:
             for path in shard_paths:
                 if path != merged:
                     path.unlink(missing_ok=True)
-        except OSError as exc:
-            self._warn(f"cannot merge cache shards in {self.directory} ({exc.strerror or exc})")
+        except Exception as exc:  # disk full, read-only: the cache stays as it was
+            self._warn(f"cannot merge cache shards in {self.directory} ({getattr(exc, 'strerror', None) or exc})")
             return
-        self._shards = [vectors]
+        self._shards, self._shard_paths = [vectors], [merged]
         self._index = {d: (0, row) for row, d in enumerate(digests)}
 
     def _disable(self, message: str) -> None:

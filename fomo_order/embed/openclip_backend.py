@@ -111,6 +111,11 @@ class OpenClipEncoder:
             "versions": {"torch": torch.__version__.split("+")[0], "open_clip": open_clip.__version__},
         }
 
+    def dimension(self) -> int | None:
+        """The text vectors' dimension, from the model config (no model is loaded for it)."""
+        dim = self._config.get("embed_dim")
+        return dim if type(dim) is int and dim > 0 else None
+
     def describe(self) -> dict[str, Any]:
         described: dict[str, Any] = {
             "backend": "openclip",

@@ -19,7 +19,45 @@ from fomo_order.errors import ParameterError
 from fomo_order.progress import SILENT, Reporter
 
 ENSEMBLING = "each caption L2-normalised, mean over a concept's templates, L2-normalised"
+INFO_KEYS = {"identity", "text_forward", "dim"}
 
+
+class _DimensionMismatchError(Exception):
+    def __init__(self, recorded: int, actual: int) -> None:
+        super().__init__(f"dimension {recorded} recorded, {actual} computed")
+        self.recorded, self.actual = recorded, actual
+
+
+def checked_info(cache: EmbeddingCache, identity: dict[str, Any], model_dim: int | None) -> dict[str, Any] | None:
+    """The cache's ``model.json`` when it has exactly the expected keys, of the expected types, for this
+    model (and its dimension, where the model's config tells it); else None (with a warning; it is written
+    again), so nothing unchecked reaches the sidecar."""
+    info = cache.info
+    if info is None:
+        return None
+    dim = info.get("dim")
+    if model_dim is not None and dim != model_dim:
+        cache.set_aside_info(f"it gives the vectors' dimension as {dim!r}, the model's config {model_dim}")
+        return None
+    if (
+        set(info) != INFO_KEYS
+        or info["identity"] != identity
+        or not isinstance(info["text_forward"], str)
+        or not info["text_forward"].isprintable()
+        or len(info["text_forward"]) > 1000
+        or type(dim) is not int
+        or not 0 < dim <= 1 << 20
+    ):
+        cache.set_aside_info("not the expected 'identity', 'text_forward' and 'dim' of this model")
+        return None
+    return info
+
+
+def probe_dimension(encoder: TextEncoder, caption: str) -> int:
+    """The dimension of the model's vectors, from one caption."""
+    dims: list[int] = []
+    encoder.encode([caption], lambda batch, vectors: dims.append(int(vectors.shape[1])))
+    return dims[0]
 
 
 @dataclass(frozen=True)
@@ -49,6 +87,7 @@ def embed_catalog(
     cache_root: Path | None = None,
     reporter: Reporter = SILENT,
     encoder: TextEncoder | None = None,
+    _retried: bool = False,
 ) -> EmbedResult:
     """Embed every concept's captions (cached ones are not recomputed) and ensemble them per concept.
 
@@ -63,17 +102,24 @@ def embed_catalog(
     if encoder is None:
         encoder = make_encoder(settings, runtime, log)
     identity = encoder.identity()
-    cache = EmbeddingCache.for_model(cache_root, identity, warn=log)
+    # The dimension the model's config gives (not trusted again on a retry: the vectors it computed differed).
+    model_dim = None if _retried else getattr(encoder, "dimension", lambda: None)()
+    cache = EmbeddingCache.for_model(cache_root, identity, warn=log, dim=model_dim)
+    info = checked_info(cache, identity, model_dim)
+
+    # How the cached vectors were computed is recorded beside them, so a fully cached run needs no model.
+    # Without that record, the model's dimension is learnt from one caption before any cached vector is used.
+    dim = info["dim"] if info is not None else model_dim
+    if dim is None and len(cache):
+        dim = probe_dimension(encoder, captions[0])
+    if dim is not None:
+        cache.keep_dimension(dim)
     digests = [caption_digest(caption) for caption in captions]
     found, cached_vectors = cache.lookup(digests)
     missing = np.flatnonzero(~found)
-
-    # How the cached vectors were computed is recorded beside them, so a fully cached run needs no model.
-    info = cache.info or {}
-    text_forward = info.get("text_forward") if info.get("identity") == identity and missing.size == 0 else None
-    if text_forward is None:
-        text_forward = encoder.text_forward()
-        cache.record_info({"identity": identity, "text_forward": text_forward})
+    text_forward = info["text_forward"] if info is not None and missing.size == 0 else encoder.text_forward()
+    if dim is not None:  # (else it is recorded with the first vectors computed)
+        cache.record_info({"identity": identity, "text_forward": text_forward, "dim": dim})
 
     vectors: np.ndarray | None = None
     if cached_vectors is not None:
@@ -82,7 +128,7 @@ def embed_catalog(
     done = 0
 
     def sink(batch: np.ndarray, batch_vectors: np.ndarray) -> None:
-        nonlocal vectors, done
+        nonlocal vectors, done, dim
         bad = ~np.isfinite(batch_vectors).all(axis=1) | ~batch_vectors.any(axis=1)
         if bad.any():  # refused before it reaches the cache
             caption = captions[missing[batch[np.flatnonzero(bad)[0]]]]
@@ -90,23 +136,34 @@ def embed_catalog(
             raise ParameterError(
                 "model", f"{settings.model_name} gave a NaN, infinite or zero vector for {caption!r}{hint}"
             )
+        if dim is None:
+            dim = int(batch_vectors.shape[1])
+        if batch_vectors.shape[1] != dim:  # model.json named another dimension than the model gives
+            raise _DimensionMismatchError(dim, int(batch_vectors.shape[1]))
         if vectors is None:
-            vectors = np.empty((len(captions), batch_vectors.shape[1]), dtype=np.float32)
-        if batch_vectors.shape[1] != vectors.shape[1]:
-            raise RuntimeError(f"cache {cache.directory} holds vectors of another dimension than the model's")
+            vectors = np.empty((len(captions), dim), dtype=np.float32)
+        cache.record_info({"identity": identity, "text_forward": text_forward, "dim": dim})
         rows = missing[batch]
         vectors[rows] = batch_vectors
         cache.add([digests[row] for row in rows], batch_vectors)
         done += batch.size
         reporter.advance(int(batch.size))
 
+    mismatch: _DimensionMismatchError | None = None
     if missing.size:
         reporter.start(int(missing.size), "embedding captions", "captions")
         try:
             encoder.encode([captions[row] for row in missing], sink)
+        except _DimensionMismatchError as exc:
+            if _retried:  # the model changed its dimension between two runs of it: a bug, not a cache fault
+                raise RuntimeError(f"{settings.model_name} gave vectors of two dimensions") from None
+            mismatch = exc
         finally:
             cache.flush()  # keep what was computed, even when interrupted
             reporter.finish()
+    if mismatch is not None:
+        cache.set_aside_info(f"it gives vectors of dimension {mismatch.recorded}, the model {mismatch.actual}")
+        return embed_catalog(catalog, settings, cache_root, reporter, encoder, _retried=True)
     assert vectors is not None
     matrix = ensemble(vectors, rows_per_concept)
     meta = {

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -77,6 +78,29 @@ class SentenceTransformerEncoder:
                 "transformers": version("transformers"),
             },
         }
+
+    def dimension(self) -> int | None:
+        """The vectors' dimension, from the model directory's module configs (no model is loaded for it);
+        None where they do not tell it plainly (a Hub model, modules other than these)."""
+        if self._directory is None:
+            return None
+        try:
+            modules = json.loads((self._directory / "modules.json").read_text(encoding="utf-8"))
+            dim = None
+            for module in modules:
+                kind = str(module["type"]).rsplit(".", 1)[-1]
+                config_path = self._directory / module["path"] / "config.json"
+                if kind == "Pooling":
+                    config = json.loads(config_path.read_text(encoding="utf-8"))
+                    modes = sum(1 for key, on in config.items() if key.startswith("pooling_mode_") and on is True)
+                    dim = config["word_embedding_dimension"] * modes
+                elif kind == "Dense":
+                    dim = json.loads(config_path.read_text(encoding="utf-8"))["out_features"]
+                elif kind not in ("Transformer", "Normalize"):
+                    return None
+        except (OSError, ValueError, KeyError, TypeError, RecursionError):
+            return None
+        return dim if type(dim) is int and dim > 0 else None
 
     def _label(self) -> str:
         """The model's name in the cache key: one for all names of the packaged model."""
