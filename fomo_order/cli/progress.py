@@ -15,6 +15,7 @@ from rich.console import Console
 from fomo_order.progress import SILENT, Reporter
 
 NOTE_INTERVAL_S = 1.0
+NOTE_KIND_CHARS = 16  # notes that start alike are of one kind
 
 
 class RichReporter:
@@ -26,6 +27,7 @@ class RichReporter:
         self._progress = None
         self._task = None
         self._last_note = 0.0
+        self._last_kind = ""
         self._suppressed = 0
 
     def start(self, total: int, description: str, unit: str) -> None:
@@ -52,12 +54,15 @@ class RichReporter:
             self._progress.advance(self._task, amount)
 
     def note(self, message: str) -> None:
+        # Only a burst of notes of one kind (retries, backoffs) is thinned; a different note, such as a
+        # cache warning right after "loading ...", always shows.
         now = time.monotonic()
-        if now - self._last_note < NOTE_INTERVAL_S:
+        kind = message[:NOTE_KIND_CHARS]
+        if kind == self._last_kind and now - self._last_note < NOTE_INTERVAL_S:
             self._suppressed += 1
             return
         extra = f" (+{self._suppressed} more)" if self._suppressed else ""
-        self._last_note, self._suppressed = now, 0
+        self._last_note, self._last_kind, self._suppressed = now, kind, 0
         self.console.print(f"  {message}{extra}", markup=False, highlight=False)
 
     def finish(self) -> None:
