@@ -117,3 +117,13 @@ def small_catalog_for_fuzz(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_json(root / "A.json", ["A+++a", "A+++b"])
     write_json(root / "B.json", ["B+++c"])
     return root
+
+
+@pytest.fixture
+def quiet_network_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No real credentials, short backoff, and a default count cache that can never be the user's own."""
+    for name in ("ES_CLOUD_ID", "ES_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("FOMO_ORDER_BACKOFF_BASE", "0.01")
+    monkeypatch.setenv("FOMO_ORDER_BACKOFF_CAP", "0.05")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))

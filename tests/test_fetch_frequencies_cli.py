@@ -13,14 +13,7 @@ import pytest
 from fomo_order.testing.standins import ElasticsearchStandIn, Fault, InfinigramStandIn
 from tests.conftest import DEMO_CATALOG, REPO
 
-
-@pytest.fixture(autouse=True)
-def quiet_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("ES_CLOUD_ID", "ES_API_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("FOMO_ORDER_BACKOFF_BASE", "0.01")
-    monkeypatch.setenv("FOMO_ORDER_BACKOFF_CAP", "0.05")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+pytestmark = pytest.mark.usefixtures("quiet_network_environment")
 
 
 @pytest.fixture

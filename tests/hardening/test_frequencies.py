@@ -26,13 +26,7 @@ NAMES = ["apple", "pear", "plum"]
 KEY = "k3y-SECRET-7f1e2d9c4b"  # the key the stand-in expects
 
 
-@pytest.fixture(autouse=True)
-def quiet_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("ES_CLOUD_ID", "ES_API_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("FOMO_ORDER_BACKOFF_BASE", "0.01")
-    monkeypatch.setenv("FOMO_ORDER_BACKOFF_CAP", "0.02")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+pytestmark = pytest.mark.usefixtures("quiet_network_environment")
 
 
 def catalog_file(tmp_path: Path, names: list[str] = NAMES) -> Path:
