@@ -148,10 +148,6 @@ def _permit_like_open(path: Path) -> None:
     os.chmod(path, 0o666 & ~umask)
 
 
-def write_bytes_atomic(path: str | Path, data: bytes) -> None:
-    write_files_atomic({Path(path): data})
-
-
 def write_files_atomic(files: dict[Path, bytes]) -> None:
     """Write several files so that none is replaced unless all could be written, in order (meta last).
 

@@ -170,15 +170,6 @@ def summary_table(streams: Sequence[StreamSignals]) -> dict[str, dict[str, Any]]
     return {s.name: s.summary for s in streams}
 
 
-def draw_report(streams: Sequence[StreamSignals], out: str | Path) -> Any:
-    """Draw the comparison figure to ``out`` (PNG) and return the matplotlib Figure."""
-    from fomo_order.fileio import write_bytes_atomic
-
-    png, figure = render_report(streams)
-    write_bytes_atomic(out, png)
-    return figure
-
-
 def render_report(streams: Sequence[StreamSignals]) -> tuple[bytes, Any]:
     """The comparison figure as PNG bytes, and the matplotlib Figure."""
     import io

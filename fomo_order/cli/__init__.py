@@ -14,7 +14,6 @@ from rich.console import Console
 from rich.text import Text
 
 from fomo_order import __version__
-from fomo_order.cli.options import CATALOG_HELP, dataset_names  # noqa: F401  (re-exported for command modules)
 from fomo_order.errors import EXIT_BAD_INPUT, FomoOrderError, ParameterError
 
 app = typer.Typer(

@@ -71,7 +71,7 @@ def embed_command(
         model=model,
         pretrained=pretrained,
         model_config=model_config,
-        device=device or "auto",
+        device=device,
         batch_size=batch_size,
         precision=precision,
     )

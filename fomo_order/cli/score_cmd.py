@@ -122,7 +122,7 @@ def score_command(
         model=model,
         pretrained=pretrained,
         model_config=model_config,
-        device=device or "auto",
+        device=device,
         batch_size=batch_size,
         precision=precision,
     )

@@ -38,14 +38,14 @@ class EmbedSettings:
     model: str | None = None
     pretrained: str | None = None
     model_config: Path | None = None
-    device: Device = Device.AUTO
+    device: Device | None = Device.AUTO  # None: auto
     batch_size: int = DEFAULT_BATCH_SIZE
     precision: Precision = Precision.FP32
 
     def __post_init__(self) -> None:
         # Plain strings are accepted and stored as the enum members (the dataclass is frozen).
         object.__setattr__(self, "backend", parse_choice(Backend, self.backend, "backend"))
-        object.__setattr__(self, "device", parse_choice(Device, self.device, "device"))
+        object.__setattr__(self, "device", parse_choice(Device, self.device or Device.AUTO, "device"))
         object.__setattr__(self, "precision", parse_choice(Precision, self.precision, "precision"))
         if self.batch_size < 1:
             raise ParameterError("batch_size", f"must be at least 1, got {self.batch_size}")
