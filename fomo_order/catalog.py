@@ -25,6 +25,7 @@ DEFAULT_QUERY = "{}"
 # A query template names the class name as ``{}`` or a slice of its words, ``{words[a:b]}`` / ``{words[i]}``
 # (e.g. "{words[-2:]}": the species of a long taxonomic string); see fomo_order.frequencies.queries.
 QUERY_PLACEHOLDER = re.compile(r"\{\}|\{words\[(-?\d+)?(:)?(-?\d+)?\]\}")
+CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f]")  # a regex: checked for every one of 18,381 names
 DATASET_KEYS = {"name", "year", "template", "templates", "query", "classes", "classes_file"}
 
 
@@ -39,9 +40,9 @@ def check_class_name(name: str, source: str | Path, where: str) -> None:
     This also stops a file that is not a class list (``/proc/self/environ``, a binary) from being read
     in as class names and sent to a count server.
     """
-    bad = next((c for c in name if ord(c) < 32 or ord(c) == 127), None)
+    bad = CONTROL_CHARACTER.search(name)
     if bad is not None:
-        raise InputError(source, f"{where}: class name {name[:40]!r} holds the control character {bad!r}")
+        raise InputError(source, f"{where}: class name {name[:40]!r} holds the control character {bad.group()!r}")
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:
