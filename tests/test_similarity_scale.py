@@ -87,7 +87,7 @@ def test_lists_grow_where_walks_run_out_and_nothing_else_changes(
     # grow at the first costly scan, with costly meaning 8 or more unvisited nodes; a budget of a few rows
     monkeypatch.setattr(search, "RAN_OUT_TIMES", 1)
     monkeypatch.setattr(search, "SCAN_FROM_MIN", 8)
-    monkeypatch.setattr(search, "ROW_BUDGET_BYTES", budget_rows * 8 * (len(x) - 1 - neighbours))
+    monkeypatch.setattr(search, "ROW_BUDGET_BYTES", budget_rows * 4 * (len(x) - 1 - neighbours))
     monkeypatch.setattr(search, "LATE_MIN", late_min)
     monkeypatch.setattr(search, "LATE_NEIGHBOURS", 7)
     monkeypatch.setattr(search, "LATE_TRIGGER", 2)
@@ -113,14 +113,16 @@ def test_the_bound_abandons_walks_earlier_than_the_weight_so_far() -> None:
     best = int(naive_greedy_costs(x).min())
     starts = np.arange(len(x), dtype=np.int64)
     table, sum1, sum2, slack = _greedy_numba.walk_table(lists.keys, fixed.index_bits, 14)
-    no_rows, no_counts, no_late = np.empty(0, np.int64), np.empty(0, np.int32), np.empty((0, 0), np.int64)
+    none64, none32 = np.empty(0, np.int64), np.empty(0, np.int32)
     runs = [
         _greedy_numba.bounded_totals(starts, q, fixed.scale, table, 14, lists.keys, fixed.index_bits, best,
-                                     bounded, sum1, sum2, slack, no_rows, no_rows, no_counts, 0, no_rows, no_late,
-                                     np.empty(0, np.bool_), no_counts, 0)
+                                     bounded, sum1, sum2, slack, none64, none32, none32, 0, np.empty(0, np.bool_),
+                                     none64, np.empty((0, 0), np.int64), none32, 0, lanes, 2 * lanes)
         for bounded in (False, True)
+        for lanes in (1, 5)
     ]
-    (plain, _, plain_steps), (bounded, _, bounded_steps) = runs
+    (plain, _, plain_steps), (plain5, _, _), (bounded, _, bounded_steps), (bounded5, _, _) = runs
+    assert np.array_equal(plain, plain5) and np.array_equal(bounded, bounded5)  # lanes change nothing
     assert np.array_equal(plain >= 0, bounded >= 0)  # both keep exactly the walks of the best weight
     assert bounded_steps.sum() < plain_steps.sum()
 
@@ -131,20 +133,20 @@ def test_the_bound_abandons_walks_earlier_than_the_weight_so_far() -> None:
 def test_sampled_starts_are_spread_deterministic_and_seeded() -> None:
     from fomo_order.similarity.search import sample_starts
 
-    x = unit(np.random.default_rng(5).standard_normal((150, 8)))  # <= 16 x 12: the pool is every concept
+    x = unit(np.random.default_rng(5).standard_normal((150, 8)))  # <= 4 x 40: the pool is every concept
     fixed = fixed_point_for(len(x))
     q = quantize(x, fixed)
     weights = exact_weights(q, slice(None), fixed)
-    chosen = sample_starts(q, 12, np.random.default_rng(1), fixed)
-    assert len(set(chosen.tolist())) == 12
-    assert np.array_equal(chosen, sample_starts(q, 12, np.random.default_rng(1), fixed))
-    assert not np.array_equal(chosen, sample_starts(q, 12, np.random.default_rng(2), fixed))
-    for c in range(1, 12):  # each next start is the concept farthest from those before it (ties: lower index)
+    chosen = sample_starts(q, 40, np.random.default_rng(1), fixed)
+    assert len(set(chosen.tolist())) == 40
+    assert np.array_equal(chosen, sample_starts(q, 40, np.random.default_rng(1), fixed))
+    assert not np.array_equal(chosen, sample_starts(q, 40, np.random.default_rng(2), fixed))
+    for c in range(1, 40):  # each next start is the concept farthest from those before it (ties: lower index)
         distance = weights[chosen[:c]].min(axis=0)
         distance[chosen[:c]] = -1
         assert chosen[c] == int(np.argmax(distance))
     assert np.array_equal(sample_starts(q, 150, np.random.default_rng(1), fixed), np.arange(150))
-    wide = sample_starts(q, 5, np.random.default_rng(1), fixed)  # a pool of 80 of the 150, drawn from the seed
+    wide = sample_starts(q, 5, np.random.default_rng(1), fixed)  # a pool of 20 of the 150, drawn from the seed
     assert len(set(wide.tolist())) == 5 and np.array_equal(wide, sample_starts(q, 5, np.random.default_rng(1), fixed))
     # duplicates: more starts than distinct vectors still gives distinct starts
     dup = np.repeat(x[:3], 20, axis=0)
@@ -263,6 +265,24 @@ def test_ray_walks_give_the_local_search_exactly(local_ray) -> None:
         assert (local.start, local.cost, local.details) == (remote.start, remote.cost, remote.details)
         assert remote.diagnostics["ray_tasks"] >= 2
     assert local_ray.is_initialized()  # a runtime the caller started is left running
+
+
+def test_ray_tasks_read_the_rows_and_late_lists_grown_here(local_ray, monkeypatch) -> None:
+    from fomo_order.similarity import search
+
+    # as the 55,143 set: noisy copies whose lists hold only the originals, visited early
+    rng = np.random.default_rng(12)
+    base = unit(rng.standard_normal((60, 24)) + 3.0 * rng.standard_normal((1, 24)))
+    x = np.vstack([base, unit(base + rng.normal(0, 0.6, base.shape)), unit(base + rng.normal(0, 0.6, base.shape))])
+    for name, value in {"RAN_OUT_TIMES": 1, "SCAN_FROM_MIN": 8, "LATE_MIN": 4, "LATE_WHEN": 0, "LATE_TRIGGER": 2,
+                        "LATE_NEIGHBOURS": 7, "LATE_MAX_FRACTION": 1.0, "LANES": 2}.items():
+        monkeypatch.setattr(search, name, value)
+    local = similarity_path(x, device="cpu", neighbours=6)
+    remote = similarity_path(x, device="cpu", neighbours=6, ray_address="local")
+    assert np.array_equal(local.path, remote.path) and local.start == remote.start
+    work = remote.diagnostics
+    assert work["grown_rows"] > 0 and work["late_set"] > 0 and work["ray_tasks"] >= 2
+    assert 0 < work["walks_here"] < len(x)
 
 
 def test_cli_ray_address_writes_the_committed_stream(local_ray, run_cli, tmp_path: Path, monkeypatch) -> None:

@@ -7,6 +7,7 @@ so ``fomo-order --help`` stays instant.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
@@ -96,6 +97,10 @@ def _recorded(value: object) -> object:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI: every failure ends in one line on stderr and its exit code, never a traceback."""
+    # The similarity search alternates torch's OpenMP threads (tiles) with numba's (walks): threads that
+    # spin while they wait take the cores from the others (7x slower lists on a busy 2-core machine).
+    # Must be set before torch loads; a value the user set stays.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         code = app(args=argv, prog_name="fomo-order", standalone_mode=False)
     except FomoOrderError as error:  # raised by a command body or the library

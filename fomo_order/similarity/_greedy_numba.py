@@ -1,15 +1,23 @@
-"""Greedy nearest-neighbour walks on the CPU: one walk per start, starts in parallel (numba prange).
+"""Greedy nearest-neighbour walks on the CPU: many walks per thread, advanced in turn (numba).
 
 A walk steps from ``current`` to the first not-yet-visited node of its neighbour list, which is sorted by
 (weight, index): that is the minimum over all unvisited nodes with ties to the lower index, as long as the
-list holds one. When every listed neighbour is visited, it scans the unvisited nodes (kept in a compact
-array) with exact weights. So the walk is the paper's walk exactly, whatever the list length.
+list holds one. Past the list it reads the rest of the node's sorted row where one was computed (rows
+grow where walks keep running out), else it scans the unvisited nodes with exact weights. So the walk is
+the paper's walk exactly, whatever the list length.
+
+Why lanes: a step is a chain of dependent loads (the row of ``current`` names the next row to read), so a
+lone walk waits one memory latency per step, and the rows of tens of thousands of nodes do not stay in
+the nearest caches. A thread keeps ``lanes`` walks in flight: after a walk's step it prefetches the row
+its next step reads and turns to the other walks; by the time it comes back the row has arrived. When a
+walk's first columns are all visited it prefetches the rest of its list row and also yields its turn.
+Visited flags are bits (one 64-bit word per 64 nodes), so the flags of all lanes stay in the core's cache.
 
 A walk that cannot end at or below ``bound`` is abandoned. Besides its weight so far, the rest of the walk
 has a lower bound: every unvisited node is still to be entered by an edge no lighter than its nearest
 neighbour's weight ``nn1``; and every unvisited node but the last is entered and left by two edges to two
 different nodes, together no lighter than ``nn1 + nn2``. Both sums over the unvisited nodes shrink by one
-term per step, so the bound costs two subtractions per step.
+term per step (read from the row the step reads anyway), so the bound costs two subtractions per step.
 """
 
 from __future__ import annotations
@@ -18,145 +26,249 @@ import numba as nb
 import numpy as np
 
 from fomo_order.similarity._exact_numba import INT64_MAX, pair_weight
+from fomo_order.similarity._prefetch_numba import aligned_empty, prefetch_row
+
+_ONE = np.uint64(1)
+_ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
+# _FIRST_ZERO[b]: the lowest zero bit of byte b; _ALL_EIGHT[w]: the byte with the lowest w bits set
+_FIRST_ZERO = np.array([next(bit for bit in range(9) if not (b >> bit) & 1) for b in range(256)], dtype=np.int64)
+_ALL_EIGHT = np.array([(1 << w) - 1 for w in range(9)], dtype=np.int64)
+
+
+@nb.njit(cache=True, inline="always")
+def _is_visited(bits, lane, node):
+    return (bits[lane, node >> 6] >> np.uint64(node & 63)) & _ONE
+
+
+@nb.njit(cache=True, inline="always")
+def _visit(bits, lane, node):
+    bits[lane, node >> 6] |= _ONE << np.uint64(node & 63)
 
 
 @nb.njit(cache=True)
-def greedy_walk(start, vectors, scale, head, width, keys, index_bits, bound, path, visited, unvisited, where,
-                bounded, rest1, rest2, slack, more_at, more_keys, ran_out, scan_from, late_at, late_keys, late,
-                late_votes, late_trigger):
-    """Walk from ``start``; returns (total weight, fallback scans, steps), total -1 once it cannot end at or
-    below ``bound``.
+def _begin(bits, lane, start, n):
+    """Clear the lane's flags; the bits past node n - 1 in the last word count as visited."""
+    words = bits.shape[1]
+    for word in range(words):
+        bits[lane, word] = np.uint64(0)
+    for node in range(n, words * 64):
+        _visit(bits, lane, node)
+    _visit(bits, lane, start)
 
-    ``keys`` (N, k): each node's list as ``(weight << index_bits) | index``, sorted; ``head``: its first
-    ``width`` columns, contiguous, so that the slots nearly every step reads stay in cache (with
-    ``bounded``, followed by the node's two entry bounds, see :func:`walk_table`, read with the row the
-    next step reads anyway). ``rest1``, ``rest2``: the sums of the entry bounds over all nodes; ``slack``:
-    ``ceil(max nn2 / 2)``. ``path`` (length N, or 0 to skip recording) receives the visiting order;
-    ``visited``, ``unvisited`` and ``where`` are scratch arrays of length N (the compact array of
-    unvisited nodes is built at the first scan: most walks never need it before their last steps).
-    ``more_at[u] >= 0``: u's list goes on at ``more_keys[more_at[u]:]`` up to the whole row (see
-    :func:`row_rests`); empty ``more_at``: lists end at ``keys``. ``ran_out[u]`` counts scans from u with at
-    least ``scan_from`` nodes unvisited (the costly ones; racy counts: they only guide where lists grow);
-    with fewer unvisited nodes a scan of them is cheaper than the rest of a row, and the walk scans.
-    ``late`` (bool, N; empty: none): the late set S, the nodes walks reach when their lists run out;
-    ``late_at[u] >= 0``: the row of ``late_keys`` with u's nearest nodes of S, sorted. Once every
-    unvisited node is in S, the first unvisited node of that list is the minimum over all unvisited nodes.
-    ``late_votes`` (int32, N; empty: none): at its ``late_trigger``-th costly scan a walk adds one to every
-    node still unvisited (racy counts: they only propose the late set).
+
+@nb.njit(cache=True)
+def _nearest_unvisited(bits, lane, vectors, current, scale):
+    """(node, weight): the unvisited node nearest to ``current`` (ties: lower index), by exact weights,
+    skipping 64 visited nodes at a time."""
+    best = np.int64(-1)
+    best_weight = INT64_MAX
+    for word in range(bits.shape[1]):
+        free = bits[lane, word] ^ _ALL
+        if free == 0:
+            continue
+        for bit in range(64):
+            if (free >> np.uint64(bit)) & _ONE:
+                node = np.int64(word * 64 + bit)
+                weight = pair_weight(vectors, current, node, scale)
+                if weight < best_weight:  # nodes come in index order: a tie keeps the lower index
+                    best_weight = weight
+                    best = node
+    return best, best_weight
+
+
+@nb.njit(cache=True)
+def _walk_lanes(starts, vectors, scale, table, width, keys, index_bits, bound, bounded, sum1, sum2, slack,
+                rows_at, rows, ran_out, scan_from, late, late_at, late_keys, late_votes, late_trigger, lanes, totals,
+                fallbacks, steps):
+    """The walks from ``starts``, up to ``lanes`` at a time in turn; per walk its total (-1: abandoned, it
+    cannot end at or below ``bound``), its scans of unvisited nodes and its steps, into the output arrays.
+
+    ``table`` (N, >= width): per node its first ``width`` keys ``(weight << index_bits) | index``, sorted,
+    then (with ``bounded``) its two entry bounds (see :func:`walk_table`), summed in ``sum1``, ``sum2``;
+    ``slack``: ``ceil(max nn2 / 2)``. ``keys`` (N, k): the whole lists. ``rows_at[u] >= 0``: the rest of
+    u's sorted row (node indices, ``N - 1 - k`` of them) starts at ``rows[rows_at[u]]``; used when at
+    least ``scan_from`` nodes are unvisited (with fewer, scanning them is cheaper). ``ran_out[u]`` counts
+    scans from u with at least ``scan_from`` nodes unvisited (racy across threads: it only guides where
+    rows grow); empty arrays switch rows and counting off.
+
+    The late set S (``late``, bool per node; empty: none): nodes that walks leave for last. ``late_at[u] >=
+    0``: the row of ``late_keys`` with u's nearest nodes of S, sorted. Once every unvisited node is in S,
+    the first unvisited node of that row is the minimum over all unvisited nodes, and the walk reads that
+    row instead of its list (which, late in a walk, is mostly visited). ``late_votes`` (int32 per node;
+    empty: no voting): at its ``late_trigger``-th scan with at least ``scan_from`` nodes unvisited a walk
+    adds one to every node still unvisited (racy counts: they only propose S).
     """
     n = vectors.shape[0]
     k = keys.shape[1]
     index_mask = (np.int64(1) << index_bits) - 1
-    record = path.shape[0] > 0
-    for node in range(n):
-        visited[node] = False
-    compact = False
-    outside = 0  # unvisited nodes outside the late set
+    count = starts.shape[0]
+    in_flight = min(lanes, count)
+    bits = np.empty((in_flight, (n + 63) >> 6), dtype=np.uint64)
+    walk = np.full(in_flight, -1, dtype=np.int64)  # position in ``starts`` of the lane's walk; -1: idle
+    current = np.empty(in_flight, dtype=np.int64)
+    total = np.zeros(in_flight, dtype=np.int64)
+    rest1 = np.zeros(in_flight, dtype=np.int64)
+    rest2 = np.zeros(in_flight, dtype=np.int64)
+    taken = np.zeros(in_flight, dtype=np.int64)
+    scans = np.zeros(in_flight, dtype=np.int64)
+    deferred = np.zeros(in_flight, dtype=np.bool_)  # the lane's list row was prefetched: scan it this turn
+    outside = np.zeros(in_flight, dtype=np.int64)  # unvisited nodes not in the late set
+    costly = np.zeros(in_flight, dtype=np.int64)
+    has_rows = rows_at.shape[0] > 0
+    counting = ran_out.shape[0] > 0
     has_late = late.shape[0] > 0
+    voting = late_votes.shape[0] > 0
+    late_width = late_keys.shape[1]
+    outside_all = 0
     if has_late:
         for node in range(n):
             if not late[node]:
-                outside += 1
-        if not late[start]:
-            outside -= 1
-    if bounded:
-        rest1 -= head[start, width]
-        rest2 -= head[start, width + 1]
-    remaining = n - 1
-    visited[start] = True
-    if record:
-        path[0] = start
-    total = np.int64(0)
-    fallbacks = 0
-    costly = 0
-    current = start
-    for step in range(1, n):
-        nxt = -1
-        weight = np.int64(0)
-        for slot in range(width):
-            key = head[current, slot]
-            if not visited[key & index_mask]:
-                nxt = key & index_mask
-                weight = key >> index_bits
-                break
-        if nxt < 0:
-            for slot in range(width, k):
-                key = keys[current, slot]
-                if not visited[key & index_mask]:
-                    nxt = key & index_mask
-                    weight = key >> index_bits
-                    break
-        if nxt < 0 and has_late and outside == 0 and late_at[current] >= 0:
-            row = late_at[current]
-            for slot in range(late_keys.shape[1]):
-                key = late_keys[row, slot]
-                if not visited[key & index_mask]:
-                    nxt = key & index_mask
-                    weight = key >> index_bits
-                    break
-        if nxt < 0 and more_at.shape[0] > 0 and more_at[current] >= 0 and remaining >= scan_from:
-            # the rest of the row, sorted: its first unvisited node is the minimum (n - 1 - k entries)
-            for slot in range(more_at[current], more_at[current] + n - 1 - k):
-                key = more_keys[slot]
-                if not visited[key & index_mask]:
-                    nxt = key & index_mask
-                    weight = key >> index_bits
-                    break
-        if nxt < 0:
-            fallbacks += 1
-            if ran_out.shape[0] > 0 and remaining >= scan_from:
-                ran_out[current] += 1
-                costly += 1
-                if costly == late_trigger and late_votes.shape[0] > 0:
-                    for node in range(n):
-                        if not visited[node]:
-                            late_votes[node] += 1
-            if not compact:
-                r = 0
-                for node in range(n):
-                    if not visited[node]:
-                        unvisited[r] = node
-                        where[node] = r
-                        r += 1
-                compact = True
-            weight = INT64_MAX
-            nxt = n
-            for r in range(remaining):
-                candidate = unvisited[r]
-                w = pair_weight(vectors, current, candidate, scale)
-                if w < weight or (w == weight and candidate < nxt):
-                    weight = w
-                    nxt = candidate
-        total += weight
-        if bounded:
-            rest1 -= head[nxt, width]
-            rest2 -= head[nxt, width + 1]
-            rest = max(rest1, rest2 - slack)
-            if total > bound - rest:  # total + rest > bound, without overflow near INT64_MAX
-                return np.int64(-1), fallbacks, step
-        elif total > bound:
-            return np.int64(-1), fallbacks, step
-        visited[nxt] = True
-        if has_late and not late[nxt]:
-            outside -= 1
-        if compact:
-            last = unvisited[remaining - 1]
-            unvisited[where[nxt]] = last
-            where[last] = where[nxt]
-        remaining -= 1
-        if record:
-            path[step] = nxt
-        current = nxt
-    return total, fallbacks, n - 1
+                outside_all += 1
+    following = 0
+    active = 0
+    for lane in range(in_flight):
+        _begin(bits, lane, starts[following], n)
+        walk[lane], current[lane] = following, starts[following]
+        rest1[lane], rest2[lane] = sum1, sum2
+        outside[lane] = outside_all - (1 if has_late and not late[starts[following]] else 0)
+        prefetch_row(table, current[lane], 0)
+        following += 1
+        active += 1
+    while active > 0:
+        for lane in range(in_flight):
+            position = walk[lane]
+            if position < 0:
+                continue
+            node = current[lane]
+            nxt = np.int64(-1)
+            weight = np.int64(0)
+            if deferred[lane]:
+                deferred[lane] = False
+            else:
+                # ``node`` was just entered: its entry bounds leave the rest (read here, where its row is)
+                if bounded:
+                    rest1[lane] -= table[node, width]
+                    rest2[lane] -= table[node, width + 1]
+                    over = total[lane] > bound - max(rest1[lane], rest2[lane] - slack)  # no overflow near MAX
+                else:
+                    over = total[lane] > bound
+                if over or taken[lane] == n - 1:
+                    totals[position] = -1 if over else total[lane]
+                    fallbacks[position] = scans[lane]
+                    steps[position] = taken[lane]
+                    if following < count:
+                        start = starts[following]
+                        _begin(bits, lane, start, n)
+                        walk[lane], current[lane] = following, start
+                        total[lane], rest1[lane], rest2[lane], taken[lane], scans[lane] = 0, sum1, sum2, 0, 0
+                        costly[lane] = 0
+                        outside[lane] = outside_all - (1 if has_late and not late[start] else 0)
+                        prefetch_row(table, start, 0)
+                        following += 1
+                    else:
+                        walk[lane] = -1
+                        active -= 1
+                    continue
+                if has_late and outside[lane] == 0 and late_at[node] >= 0:
+                    row = late_at[node]
+                    for slot in range(late_width):
+                        key = late_keys[row, slot]
+                        if not _is_visited(bits, lane, key & index_mask):
+                            nxt = key & index_mask
+                            weight = key >> index_bits
+                            break
+                    if nxt < 0:
+                        scans[lane] += 1
+                        nxt, weight = _nearest_unvisited(bits, lane, vectors, node, scale)
+                else:
+                    # the first 8 slots without branches (which of them holds the next node is a coin toss
+                    # for the branch predictor): their 8 visited flags as one byte, its lowest zero bit
+                    flags = 0
+                    for slot in range(min(8, width)):
+                        flags |= np.int64(_is_visited(bits, lane, table[node, slot] & index_mask)) << slot
+                    if flags != _ALL_EIGHT[min(8, width)]:
+                        key = table[node, _FIRST_ZERO[flags]]
+                        nxt = key & index_mask
+                        weight = key >> index_bits
+                    else:
+                        for slot in range(8, width):
+                            key = table[node, slot]
+                            if not _is_visited(bits, lane, key & index_mask):
+                                nxt = key & index_mask
+                                weight = key >> index_bits
+                                break
+                if nxt < 0 and k > width:
+                    deferred[lane] = True
+                    prefetch_row(keys, node, width)
+                    continue
+            if nxt < 0:
+                for slot in range(width, k):
+                    key = keys[node, slot]
+                    if not _is_visited(bits, lane, key & index_mask):
+                        nxt = key & index_mask
+                        weight = key >> index_bits
+                        break
+            if nxt < 0:
+                remaining = n - 1 - taken[lane]
+                if has_rows and rows_at[node] >= 0 and remaining >= scan_from:
+                    # the rest of the sorted row: its first unvisited node is the minimum
+                    first = rows_at[node]
+                    for slot in range(first, first + n - 1 - k):
+                        candidate = np.int64(rows[slot])
+                        if not _is_visited(bits, lane, candidate):
+                            nxt = candidate
+                            break
+                    weight = pair_weight(vectors, node, nxt, scale)
+                else:
+                    scans[lane] += 1
+                    if counting and remaining >= scan_from:
+                        ran_out[node] += 1
+                    if voting and remaining >= scan_from:
+                        costly[lane] += 1
+                        if costly[lane] == late_trigger:
+                            for other in range(n):
+                                if not _is_visited(bits, lane, other):
+                                    late_votes[other] += 1
+                    nxt, weight = _nearest_unvisited(bits, lane, vectors, node, scale)
+            total[lane] += weight
+            _visit(bits, lane, nxt)
+            current[lane] = nxt
+            taken[lane] += 1
+            if has_late and not late[nxt]:
+                outside[lane] -= 1
+            if has_late and outside[lane] == 0 and late_at[nxt] >= 0:
+                prefetch_row(late_keys, late_at[nxt], 0)
+                if bounded:
+                    prefetch_row(table, nxt, width)
+            else:
+                prefetch_row(table, nxt, 0)
+                if table.shape[1] * 8 > 64:
+                    prefetch_row(table, nxt, 8)
+
+
+@nb.njit(cache=True, parallel=True)
+def bounded_totals(starts, vectors, scale, table, width, keys, index_bits, bound, bounded, sum1, sum2, slack,
+                   rows_at, rows, ran_out, scan_from, late, late_at, late_keys, late_votes, late_trigger, lanes, chunk):
+    """Total weight of the walk from each start (-1: abandoned, it cannot end at or below ``bound``),
+    scans of unvisited nodes and steps per walk (arguments as for :func:`_walk_lanes`); ``chunk`` starts
+    per parallel task, handed out one task at a time."""
+    count = starts.shape[0]
+    totals = np.empty(count, dtype=np.int64)
+    fallbacks = np.empty(count, dtype=np.int64)
+    steps = np.empty(count, dtype=np.int64)
+    tasks = (count + chunk - 1) // chunk
+    for task in nb.prange(tasks):
+        first = task * chunk
+        last = min(count, first + chunk)
+        _walk_lanes(starts[first:last], vectors, scale, table, width, keys, index_bits, bound, bounded, sum1, sum2,
+                    slack, rows_at, rows, ran_out, scan_from, late, late_at, late_keys, late_votes, late_trigger, lanes,
+                    totals[first:last], fallbacks[first:last], steps[first:last])
+    return totals, fallbacks, steps
 
 
 @nb.njit(cache=True)
-def walk_table(keys, index_bits, width):
-    """The rows walks read at every step: per node its first ``width`` keys, the lightest edge into it
-    (``nn1``) and half its two lightest (``(nn1 + nn2) // 2``); with the sums of those two columns and
-    ``ceil(max nn2 / 2)``: the terms of the remaining-cost bound of :func:`greedy_walk`."""
+def _fill_walk_table(keys, index_bits, width, table):
     n = keys.shape[0]
-    table = np.empty((n, width + 2), dtype=np.int64)
     largest2 = np.int64(0)
     sum1 = np.int64(0)
     sum2 = np.int64(0)
@@ -171,16 +283,27 @@ def walk_table(keys, index_bits, width):
         sum2 += table[node, width + 1]
         largest2 = max(largest2, second)
     slack = (largest2 + 1) // 2 if keys.shape[1] > 1 else np.int64(0)
+    return sum1, sum2, slack
+
+
+def walk_table(keys: np.ndarray, index_bits: int, width: int):
+    """The rows walks read at every step, one 128-byte aligned row per node when ``width`` is 14: its
+    first ``width`` keys, the lightest edge into it (``nn1``) and half its two lightest
+    (``(nn1 + nn2) // 2``); with the sums of those two columns and ``ceil(max nn2 / 2)``: the terms of the
+    remaining-cost bound. Returns (table, sum1, sum2, slack)."""
+    table = aligned_empty((keys.shape[0], width + 2), np.int64)
+    sum1, sum2, slack = _fill_walk_table(keys, index_bits, width, table)
     return table, sum1, sum2, slack
 
 
 @nb.njit(cache=True, parallel=True)
 def row_rests(vectors, scale, nodes, k, index_bits):
-    """For each of ``nodes``, the rest of its sorted row beyond its first ``k`` keys (``N - 1 - k`` keys),
-    flat: one node after another."""
+    """For each of ``nodes``, the rest of its sorted row beyond its first ``k`` entries (``N - 1 - k`` node
+    indices, int32), flat: one node after another."""
     n = vectors.shape[0]
     width = n - 1 - k
-    out = np.empty(nodes.shape[0] * width, dtype=np.int64)
+    index_mask = (np.int64(1) << index_bits) - 1
+    out = np.empty(nodes.shape[0] * width, dtype=np.int32)
     for r in nb.prange(nodes.shape[0]):
         node = nodes[r]
         row = np.empty(n, dtype=np.int64)
@@ -188,56 +311,56 @@ def row_rests(vectors, scale, nodes, k, index_bits):
             row[j] = (pair_weight(vectors, node, j, scale) << index_bits) | j
         row[node] = INT64_MAX  # itself: last
         row.sort()
-        out[r * width : (r + 1) * width] = row[k : n - 1]
+        for slot in range(width):
+            out[r * width + slot] = np.int32(row[k + slot] & index_mask)
     return out
 
 
-@nb.njit(cache=True, parallel=True)
-def bounded_totals(starts, vectors, scale, head, width, keys, index_bits, bound, bounded, sum1, sum2, slack,
-                   more_at, more_keys, ran_out, scan_from, late_at, late_keys, late, late_votes, late_trigger):
-    """Total weight of the walk from each start (-1: abandoned, it cannot end at or below ``bound``),
-    fallback scans and steps taken per walk (arguments as for :func:`greedy_walk`)."""
-    n = vectors.shape[0]
-    totals = np.empty(starts.shape[0], dtype=np.int64)
-    fallbacks = np.empty(starts.shape[0], dtype=np.int64)
-    steps = np.empty(starts.shape[0], dtype=np.int64)
-    for s in nb.prange(starts.shape[0]):
-        visited = np.empty(n, dtype=np.bool_)
-        unvisited = np.empty(n, dtype=np.int32)
-        where = np.empty(n, dtype=np.int32)
-        no_path = np.empty(0, dtype=np.int64)
-        totals[s], fallbacks[s], steps[s] = greedy_walk(
-            starts[s], vectors, scale, head, width, keys, index_bits, bound, no_path, visited, unvisited, where,
-            bounded, sum1, sum2, slack, more_at, more_keys, ran_out, scan_from, late_at, late_keys, late,
-            late_votes, late_trigger,
-        )
-    return totals, fallbacks, steps
-
-
-@nb.njit(cache=True)
-def greedy_totals(starts, vectors, scale, head, keys, index_bits, bound):
-    """Total weight of the walk from each start (-1: its partial weight exceeded ``bound``) and fallback
-    counts, without the remaining-cost bound."""
-    no_rows = np.empty(0, dtype=np.int64)
-    totals, fallbacks, _ = bounded_totals(starts, vectors, scale, head, head.shape[1], keys, index_bits, bound,
-                                          False, np.int64(0), np.int64(0), np.int64(0), no_rows, no_rows,
-                                          np.zeros(0, dtype=np.int32), 0, no_rows, np.empty((0, 0), dtype=np.int64),
-                                          np.zeros(0, dtype=np.bool_), np.zeros(0, dtype=np.int32), 0)
+def greedy_totals(starts, vectors, scale, head, keys, index_bits, bound, lanes=16):
+    """Total weight of the walk from each start (-1: its partial weight exceeded ``bound``) and scans of
+    unvisited nodes, without the remaining-cost bound or grown rows."""
+    none64, none32 = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int32)
+    totals, fallbacks, _ = bounded_totals(
+        np.asarray(starts, dtype=np.int64), vectors, scale, head, head.shape[1], keys, index_bits, bound, False,
+        0, 0, 0, none64, none32, none32, 0, np.empty(0, dtype=np.bool_), none64, np.empty((0, 0), dtype=np.int64),
+        none32, 0, lanes, max(lanes, 4 * lanes),
+    )
     return totals, fallbacks
 
 
 @nb.njit(cache=True)
 def greedy_path(start, vectors, scale, head, keys, index_bits):
-    """The walk from ``start``: (path, total weight, fallback scans)."""
+    """The walk from ``start``: (path, total weight, scans of unvisited nodes)."""
     n = vectors.shape[0]
+    index_mask = (np.int64(1) << index_bits) - 1
+    bits = np.empty((1, (n + 63) >> 6), dtype=np.uint64)
+    _begin(bits, 0, start, n)
     path = np.empty(n, dtype=np.int64)
-    visited = np.empty(n, dtype=np.bool_)
-    unvisited = np.empty(n, dtype=np.int32)
-    where = np.empty(n, dtype=np.int32)
-    no_rows = np.empty(0, dtype=np.int64)
-    total, fallbacks, _ = greedy_walk(
-        start, vectors, scale, head, head.shape[1], keys, index_bits, INT64_MAX, path, visited, unvisited, where,
-        False, np.int64(0), np.int64(0), np.int64(0), no_rows, no_rows, np.zeros(0, dtype=np.int32), 0,
-        no_rows, np.empty((0, 0), dtype=np.int64), np.zeros(0, dtype=np.bool_), np.zeros(0, dtype=np.int32), 0,
-    )
+    path[0] = start
+    total = np.int64(0)
+    fallbacks = 0
+    current = np.int64(start)
+    for step in range(1, n):
+        nxt = np.int64(-1)
+        weight = np.int64(0)
+        for slot in range(head.shape[1]):
+            key = head[current, slot]
+            if not _is_visited(bits, 0, key & index_mask):
+                nxt = key & index_mask
+                weight = key >> index_bits
+                break
+        if nxt < 0:
+            for slot in range(head.shape[1], keys.shape[1]):
+                key = keys[current, slot]
+                if not _is_visited(bits, 0, key & index_mask):
+                    nxt = key & index_mask
+                    weight = key >> index_bits
+                    break
+        if nxt < 0:
+            fallbacks += 1
+            nxt, weight = _nearest_unvisited(bits, 0, vectors, current, scale)
+        total += weight
+        _visit(bits, 0, nxt)
+        path[step] = nxt
+        current = nxt
     return path, total, fallbacks

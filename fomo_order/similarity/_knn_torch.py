@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import torch
 
@@ -15,14 +13,6 @@ INT64_MAX = torch.iinfo(torch.int64).max
 def tile_rows_for(n: int, bytes_per_row_entry: int, budget_bytes: int) -> int:
     """Rows per tile so that a tile of ``n`` columns stays within ``budget_bytes``."""
     return int(max(1, min(n, budget_bytes // max(1, n * bytes_per_row_entry))))
-
-
-def float32_tiles(quantized: np.ndarray, tile_rows: int) -> Iterator[tuple[int, np.ndarray]]:
-    """Approximate dot products ``quantized[a:b] @ quantized.T`` in float32 on the CPU, tile by tile."""
-    everything = torch.from_numpy(quantized)
-    for first in range(0, quantized.shape[0], tile_rows):
-        tile = everything[first : first + tile_rows] @ everything.T
-        yield first, tile.numpy()
 
 
 def float32_matmul_error_bound(dim: int) -> float:
@@ -53,6 +43,20 @@ def exact_neighbour_keys(vectors64: torch.Tensor, k: int, fixed: FixedPoint, til
         keys[own - first, own] = INT64_MAX
         nearest[first:last] = torch.topk(keys, k, dim=1, largest=False, sorted=True).values
     return nearest
+
+
+def exact_row_keys(vectors64: torch.Tensor, rows: np.ndarray, k: int, fixed: FixedPoint) -> np.ndarray:
+    """The k nearest of each of ``rows`` by (weight, index), exact, from full float64 rows (CPU)."""
+    n = vectors64.shape[0]
+    columns = torch.arange(n, dtype=torch.int64)
+    out = np.empty((len(rows), k), dtype=np.int64)
+    step = tile_rows_for(n, 24, 32 << 20)
+    for first in range(0, len(rows), step):
+        chunk = torch.from_numpy(np.asarray(rows[first : first + step], dtype=np.int64))
+        keys = weight_keys(vectors64[chunk] @ vectors64.T, fixed, columns)
+        keys[torch.arange(len(chunk)), chunk] = INT64_MAX
+        out[first : first + len(chunk)] = torch.topk(keys, k, dim=1, largest=False, sorted=True).values.numpy()
+    return out
 
 
 def weight_keys(dots: torch.Tensor, fixed: FixedPoint, columns: torch.Tensor) -> torch.Tensor:

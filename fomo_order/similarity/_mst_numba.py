@@ -3,8 +3,9 @@
 Prim needs, at each step, the lightest edge from the tree to a node outside it. Edges from a tree node's
 neighbour list are known exactly; every other edge from tree node t weighs at least ``W_k(t)``, the last
 weight of its (sorted) list. While the lightest known edge is heavier than the smallest such bound, the
-tree node with that bound gets its full row of exact weights (once per node). So the answer is exact,
-and only nodes whose lists are too short for the cut at hand pay O(N d).
+tree node with that bound gets its full row of exact weights (once per node; a few at a time, in one
+pass over the vectors). So the answer is exact, and only nodes whose lists are too short for the cut at
+hand pay O(N d).
 """
 
 from __future__ import annotations
@@ -80,6 +81,21 @@ def _pop(keys, nodes, where, size):
     return node, key, size
 
 
+ROW_BATCH = 8
+
+
+@nb.njit(cache=True, parallel=True)
+def _lightest_from(vectors, scale, sources, targets):
+    """For each of ``targets``, its lightest edge from any of ``sources`` (exact weights)."""
+    out = np.empty(targets.shape[0], dtype=np.int64)
+    for r in nb.prange(targets.shape[0]):
+        lightest = INT64_MAX
+        for s in range(sources.shape[0]):
+            lightest = min(lightest, pair_weight(vectors, sources[s], targets[r], scale))
+        out[r] = lightest
+    return out
+
+
 @nb.njit(cache=True)
 def mst_weight(vectors, scale, keys, index_bits):
     """(total weight of a minimum spanning tree in integer units, number of full rows computed)."""
@@ -105,6 +121,8 @@ def mst_weight(vectors, scale, keys, index_bits):
     b_size = 0
     total = np.int64(0)
     full_rows = 0
+    batch = np.empty(ROW_BATCH, dtype=np.int64)
+    batched = 0
     node = 0
     for added in range(n):
         if added > 0:
@@ -112,11 +130,15 @@ def mst_weight(vectors, scale, keys, index_bits):
                 best = c_keys[0] if c_size > 0 else INT64_MAX
                 if b_size == 0 or b_keys[0] >= best:
                     break
-                tree_node, _, b_size = _pop(b_keys, b_nodes, b_where, b_size)
-                full_rows += 1
+                # This node's full row is due; the next few in the bound heap are likely due soon, and a
+                # row costs a pass over all outside vectors (memory-bound), so they share one pass.
+                for b in range(min(ROW_BATCH, b_size)):
+                    batch[b], _, b_size = _pop(b_keys, b_nodes, b_where, b_size)
+                    full_rows += 1
+                    batched = b + 1
+                lightest = _lightest_from(vectors, scale, batch[:batched], outside[:n_outside])
                 for r in range(n_outside):
-                    weight = pair_weight(vectors, tree_node, outside[r], scale)
-                    c_size = _lower(c_keys, c_nodes, c_where, c_size, outside[r], weight)
+                    c_size = _lower(c_keys, c_nodes, c_where, c_size, outside[r], lightest[r])
             node, key, c_size = _pop(c_keys, c_nodes, c_where, c_size)
             total += key
         in_tree[node] = True

@@ -1,7 +1,9 @@
 """The all-start walks on a Ray cluster: the arrays go to the object store once, shards of starts go out
-as tasks, the totals come back. Each task walks its shard in rounds (as on one machine) from the best
-bound known when it was sent, so walks that cannot be among the best are abandoned on every node; the
-best totals are exact whatever the schedule, so the path is the one the local search finds.
+as tasks, the totals come back. The first walks run here, where the rows and late lists that walks need
+beyond their neighbour lists are grown once (see :class:`~fomo_order.similarity.search.WalkAids`), so
+that no task repeats that work. Each task then walks its shard in rounds (as on one machine) from the
+best bound known when it was sent, so walks that cannot be among the best are abandoned on every node;
+the best totals are exact whatever the schedule, so the path is the one the local search finds.
 
 ``ray`` is imported only here, when a search asks for it.
 """
@@ -16,6 +18,9 @@ from fomo_order.errors import ParameterError
 from fomo_order.similarity.weights import FixedPoint
 
 SHARDS_PER_CPU = 4  # enough tasks that a fast worker takes over the work of a slow one
+# Walks here before the tasks go out, per thread and lane: the first rounds of the local search, which
+# decide the late set and grow most rows.
+WARM_UP_WALKS_PER_LANE = 4
 
 
 def connect(address: str) -> bool:
@@ -38,54 +43,72 @@ def connect(address: str) -> bool:
     return True
 
 
-def _walk_shard(order, quantized, table, keys, fraction_bits, index_bits, keep, entry, bound):
+def _walk_shard(order, quantized, table, keys, aid_arrays, aid_sizes, fraction_bits, index_bits, keep, entry, bound):
     """One task: the walks from ``order`` with one thread (the task holds one CPU of the cluster)."""
     import numba
 
-    from fomo_order.similarity.search import walk_rounds
+    from fomo_order.similarity.search import WalkAids, walk_rounds
 
     numba.set_num_threads(1)
     fixed = FixedPoint(fraction_bits=fraction_bits, index_bits=index_bits)
-    return walk_rounds(order, quantized, table, keys, fixed, keep, entry, bound)
+    none = np.zeros(0, dtype=np.int32)
+    aids = WalkAids(*aid_arrays, ran_out=none, late_votes=none, growing=False, row_width=aid_sizes[0],
+                    grown=aid_sizes[1])
+    totals, work, _ = walk_rounds(order, quantized, table, keys, fixed, keep, entry, bound, aids=aids)
+    return totals, work
 
 
 def ray_totals(
     quantized: np.ndarray, table: np.ndarray, keys: np.ndarray, fixed: FixedPoint, order: np.ndarray,
     keep: int | None, entry: tuple, address: str,
 ) -> tuple[np.ndarray, dict]:
-    """Totals of the walks from ``order`` (in that order; -1: abandoned), computed by Ray tasks."""
+    """Totals of the walks from ``order`` (in that order; -1: abandoned), computed by Ray tasks after the
+    first walks here (``WARM_UP_WALKS_PER_LANE`` per thread and lane, at most a quarter of them)."""
+    import numba
+
+    from fomo_order.similarity.search import LANES, walk_rounds
+
     started = connect(address)
     import ray
 
     try:
+        warm = min(len(order) // 4, numba.get_num_threads() * LANES * WARM_UP_WALKS_PER_LANE)
+        totals = np.full(len(order), -1, dtype=np.int64)
+        totals[:warm], work, aids = walk_rounds(order[:warm], quantized, table, keys, fixed, keep, entry)
+        aids = aids.frozen()
+        bound = int(np.iinfo(np.int64).max)
+        if keep is not None:
+            complete = totals[:warm][totals[:warm] >= 0]
+            if complete.size >= keep:
+                bound = int(np.partition(complete, keep - 1)[keep - 1])
+        rest = order[warm:]
         cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
-        shard = max(1, -(-len(order) // (cpus * SHARDS_PER_CPU)))
-        ranges = [(first, min(len(order), first + shard)) for first in range(0, len(order), shard)]
+        shard = max(1, -(-len(rest) // (cpus * SHARDS_PER_CPU)))
+        ranges = [(first, min(len(rest), first + shard)) for first in range(0, len(rest), shard)]
         # put once: every task reads the same copies from the object store (zero-copy on each node)
         shared = [ray.put(array) for array in (quantized, table, keys)]
+        aid_arrays = ray.put((aids.rows_at, aids.rows, aids.late, aids.late_at, aids.late_keys))
         task = ray.remote(num_cpus=1)(_walk_shard)
-        totals = np.full(len(order), -1, dtype=np.int64)
-        work = {"fallback_scans": 0, "walk_steps": 0}
-        bound = int(np.iinfo(np.int64).max)
         running: dict[Any, tuple[int, int]] = {}
         pending = list(ranges)
         while pending or running:
             while pending and len(running) < cpus:
                 first, last = pending.pop(0)
-                ref = task.remote(order[first:last], *shared, fixed.fraction_bits, fixed.index_bits, keep,
-                                  entry, bound)
+                ref = task.remote(rest[first:last], *shared, aid_arrays, (aids.row_width, aids.grown),
+                                  fixed.fraction_bits, fixed.index_bits, keep, entry, bound)
                 running[ref] = (first, last)
             done, _ = ray.wait(list(running), num_returns=1)
             first, last = running.pop(done[0])
             shard_totals, shard_work = ray.get(done[0])
-            totals[first:last] = shard_totals
-            for name in work:
+            totals[warm + first : warm + last] = shard_totals
+            for name in ("fallback_scans", "walk_steps"):
                 work[name] += shard_work[name]
             if keep is not None:
                 complete = totals[totals >= 0]
                 if complete.size >= keep:
                     bound = min(bound, int(np.partition(complete, keep - 1)[keep - 1]))
         work["ray_tasks"] = len(ranges)
+        work["walks_here"] = warm
         return totals, work
     finally:
         if started:

@@ -5,12 +5,17 @@ Concepts are the nodes of a complete graph with weight(i, j) = 1 - cos(e_i, e_j)
 concept (ties: lower index) until all are visited; the path of smallest total weight wins (equal totals:
 lower start index). The search here is exact and fast:
 
-1. per-node lists of the ``k`` nearest nodes, sorted by (weight, index), from tiles of the similarity
-   matrix (torch; the N x N matrix is never held);
-2. the walks from all starts: numba (CPU, starts in parallel, walks pruned once their partial weight
-   exceeds the K-th best complete one, exact as weights are >= 0) or Triton (GPU, one program per walk,
-   many steps per launch, pruned the same way; the earlier torch kernel, one batched step at a time, stays
-   selectable); a walk whose listed neighbours are all visited scans its unvisited nodes with exact weights;
+1. per-node lists of the ``k`` nearest nodes, sorted by (weight, index): on the CPU from float32 tiles of
+   the similarity matrix, each tile of the symmetric matrix computed once for the rows of both its
+   blocks, screened with a proven error margin and re-ranked exactly; on CUDA from exact float64 tiles
+   (the N x N matrix is never held);
+2. the walks from all starts: numba on the CPU (threads in parallel, each keeping several walks in
+   flight so that memory latency overlaps) or Triton on the GPU (one program per walk, many steps per
+   launch; the earlier torch kernel, one batched step at a time, stays selectable). A walk is abandoned
+   once its weight so far plus a lower bound on the rest exceeds the K-th best complete walk (exact, as
+   weights are >= 0). A walk whose listed neighbours are all visited reads the rest of the node's sorted
+   row where walks kept running out there, reads lists among the late set once only such nodes are
+   left, or else scans its unvisited nodes with exact weights;
 3. optionally 2-opt/Or-opt local search on the chosen path, and the minimum spanning tree weight as a
    lower bound on any path.
 
@@ -19,7 +24,7 @@ numba, torch and triton are imported when a search runs, never by ``import fomo_
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -37,20 +42,26 @@ class Refine(Choice):
     TWO_OPT = "2opt"
 
 
-MIN_NEIGHBOURS, MAX_NEIGHBOURS = 256, 2048
+MIN_NEIGHBOURS, MAX_NEIGHBOURS, SAMPLED_NEIGHBOURS = 256, 2048, 512
 HEAD_WIDTH = 16
 REFINE_WIDTH = 10  # neighbours tried per node by the local search
 _CPU_TILE_BYTES = 32 << 20
+SYMMETRIC_BLOCK = 2048  # rows per block of the CPU lists: tiles of 2048 x 2048 float32 (16 MiB)
+EXACT_BLOCK = 256  # rows whose candidates get exact dot products together (their vectors stay in cache)
 _GPU_TILE_BYTES = 1 << 30
 _NO_BOUND = int(np.iinfo(np.int64).max)
 # Lists grow (to whole rows) at nodes whose walks ran out RAN_OUT_TIMES times with at least
 # max(SCAN_FROM_MIN, N / SCAN_FROM_FRACTION) nodes unvisited, within ROW_BUDGET_BYTES per search (or Ray task).
-RAN_OUT_TIMES, SCAN_FROM_MIN, SCAN_FROM_FRACTION = 4, 256, 32
-ROW_BUDGET_BYTES = 512 << 20
+RAN_OUT_TIMES, SCAN_FROM_MIN, SCAN_FROM_FRACTION = 2, 256, 32
+ROW_BUDGET_BYTES = 2048 << 20
+# Walks in flight per thread (each prefetches its next row while the others step), and a round's size
+# in tasks of LANES walks per thread.
+LANES, ROUND_TASKS = 16, 8
 # The late set: the nodes unvisited when walks made their LATE_TRIGGER-th costly scan, used when it has
 # LATE_MIN to LATE_MAX_FRACTION x N nodes; lists of LATE_NEIGHBOURS among them.
-LATE_TRIGGER, LATE_MIN, LATE_MAX_FRACTION, LATE_NEIGHBOURS = 16, 256, 0.8, 512
-SAMPLE_POOL = 16  # farthest-point sampling draws starts from 16 K concepts (K: the number of starts)
+LATE_TRIGGER, LATE_MIN, LATE_MAX_FRACTION, LATE_NEIGHBOURS = 2, 256, 0.8, 512
+LATE_WHEN = 8  # ... when the first round's walks made at least 8 costly scans each on average
+SAMPLE_POOL = 4  # farthest-point sampling draws starts from 4 K concepts (K: the number of starts)
 
 
 @dataclass(frozen=True)
@@ -86,11 +97,13 @@ class NeighbourLists:
         return self.keys >> self.index_bits
 
 
-def default_neighbours(n: int) -> int:
+def default_neighbours(n: int, starts: int | None = None) -> int:
     """List length k: longer lists make fewer walks fall back to a scan of their unvisited nodes, but cost
-    O(N k) memory and sorting. Measured on the FoMo-in-Flux embeddings: k = 2048 is best at N = 18,381,
-    k = 256 at N = 2,000."""
-    return int(min(MAX_NEIGHBOURS, max(MIN_NEIGHBOURS, n // 8)))
+    O(N k) memory, exact dot products and sorting. Measured on the FoMo-in-Flux embeddings: k = 2048 is
+    best at N = 18,381, k = 256 at N = 2,000. With ``starts`` sampled (far fewer walks than N), the lists
+    cost more than the scans they save beyond ``SAMPLED_NEIGHBOURS``."""
+    k = int(min(MAX_NEIGHBOURS, max(MIN_NEIGHBOURS, n // 8)))
+    return k if starts is None or starts >= n else min(k, SAMPLED_NEIGHBOURS)
 
 
 def similarity_path(
@@ -141,7 +154,7 @@ def similarity_path(
     where = resolve_device(device)
     fixed = fixed_point_for(n)
     quantized = quantize(matrix, fixed)
-    k = max(1, min(neighbours if neighbours else default_neighbours(n), n - 1))
+    k = max(1, min(neighbours if neighbours else default_neighbours(n, starts), n - 1))
     details: dict[str, Any] = {
         "weight": f"1 - cos, coordinates rounded to multiples of 2^-{fixed.fraction_bits}, exact arithmetic",
         "neighbours_per_node": k,
@@ -258,14 +271,40 @@ def _neighbour_lists(quantized, k, fixed, where, diagnostics, reporter) -> Neigh
 
     keys = np.empty((n, k), dtype=np.int64)
     bound = _knn_torch.float32_matmul_error_bound(quantized.shape[1])
+    margin = 2.0 * bound
+    capacity = min(n - 1, k + max(k // 2, 64))  # candidates a row holds between compactions
+    columns = np.empty((n, capacity), dtype=np.int32)
+    values = np.empty((n, capacity), dtype=np.float32)
+    counts = np.zeros(n, dtype=np.int64)
+    floors = np.full(n, -np.inf)
+    overflow = np.zeros(n, dtype=np.bool_)
+    block = SYMMETRIC_BLOCK
+    everything = torch.from_numpy(quantized)
+    flipped = np.empty((block, block), dtype=np.float32)
+    for first in range(0, n, block):
+        for other in range(first, n, block):
+            tile = (everything[first : first + block] @ everything[other : other + block].T).numpy()
+            _knn_numba.absorb(tile, first, other, k, margin, columns, values, counts, floors, overflow)
+            if other != first:  # the same tile serves the other block's rows, read as rows of its transpose
+                view = flipped[: tile.shape[1], : tile.shape[0]]
+                _knn_numba.transpose_into(tile, view)
+                _knn_numba.absorb(view, other, first, k, margin, columns, values, counts, floors, overflow)
+        reporter.advance(min(block, n - first))
     worst = 0.0
-    tile_rows = max(min(n, 256), _knn_torch.tile_rows_for(n, 4, _CPU_TILE_BYTES))  # big N: keep the matmul efficient
-    for first, tile in _knn_torch.float32_tiles(quantized, tile_rows):
-        row_start, columns, values = _knn_numba.candidates(tile, first, k, 2.0 * bound)
-        dots = _knn_numba.exact_candidate_dots(quantized, first, row_start, columns)
-        error = _knn_numba.sorted_keys(first, row_start, columns, values, dots, fixed.scale, fixed.index_bits, keys)
+    for first in range(0, n, EXACT_BLOCK):
+        last = min(n, first + EXACT_BLOCK)
+        row_start, candidates, approximate = _knn_numba.finish_candidates(first, last, k, margin, columns, values,
+                                                                          counts)
+        dots = _knn_numba.exact_candidate_dots(quantized, first, row_start, candidates)
+        error = _knn_numba.sorted_keys(first, row_start, candidates, approximate, dots, fixed.scale,
+                                       fixed.index_bits, keys)
         worst = max(worst, error)
-        reporter.advance(tile.shape[0])
+    del columns, values
+    if overflow.any():  # more near-duplicates than a buffer holds: those rows exactly, in full
+        rows = np.flatnonzero(overflow)
+        keys[rows] = _knn_torch.exact_row_keys(torch.from_numpy(quantized.astype(np.float64)), rows, k, fixed)
+        if diagnostics is not None:
+            diagnostics["full_rows_for_lists"] = len(rows)
     if worst > bound:
         # The float32 matmul broke its error bound (an unusual BLAS): fall back to exact float64 tiles.
         vectors64 = torch.from_numpy(quantized.astype(np.float64))
@@ -323,11 +362,53 @@ def all_start_totals(
 
         found, work = _ray_walks.ray_totals(quantized, table, lists.keys, fixed, order, keep, entry, ray_address)
     else:
-        found, work = walk_rounds(order, quantized, table, lists.keys, fixed, keep, entry, reporter=reporter)
+        found, work, _ = walk_rounds(order, quantized, table, lists.keys, fixed, keep, entry, reporter=reporter)
     totals[order] = found
     if diagnostics is not None:
         diagnostics.update(kernel="numba", pruned_walks=int((found < 0).sum()), **work)
     return totals
+
+
+@dataclass
+class WalkAids:
+    """What the walks of a search share beyond the lists, built between rounds where walks ran out:
+    the rest of some nodes' sorted rows (``rows_at``, ``rows``) and the late set with its lists
+    (``late``, ``late_at``, ``late_keys``); see :func:`_greedy_numba._walk_lanes`. ``growing``: rounds may
+    still add to them (counts of costly scans in ``ran_out``, votes for the late set in ``late_votes``)."""
+
+    rows_at: np.ndarray
+    rows: np.ndarray
+    late: np.ndarray
+    late_at: np.ndarray
+    late_keys: np.ndarray
+    ran_out: np.ndarray
+    late_votes: np.ndarray
+    growing: bool
+    row_width: int  # N - 1 - k: the length of a grown row
+    grown: int = 0
+    rows_left: int = 0
+
+    @classmethod
+    def start(cls, n: int, k: int, growing: bool) -> WalkAids:
+        growing = growing and n - 1 - k > 0
+        return cls(
+            rows_at=np.full(n if growing else 0, -1, dtype=np.int64),
+            rows=np.empty(0, dtype=np.int32),  # allocated (untouched pages cost nothing) when first needed
+            late=np.zeros(0, dtype=np.bool_),
+            late_at=np.empty(0, dtype=np.int64),
+            late_keys=np.empty((0, 0), dtype=np.int64),
+            ran_out=np.zeros(n if growing else 0, dtype=np.int32),
+            late_votes=np.zeros(n if growing else 0, dtype=np.int32),
+            growing=growing,
+            row_width=n - 1 - k,
+            rows_left=ROW_BUDGET_BYTES // max(1, 4 * (n - 1 - k)) if growing else 0,
+        )
+
+    def frozen(self) -> WalkAids:
+        """The same aids to read as they are (what walks elsewhere get): nothing grows or votes."""
+        none = np.zeros(0, dtype=np.int32)
+        return replace(self, rows=self.rows[: self.grown * self.row_width], ran_out=none, late_votes=none,
+                                   growing=False, rows_left=0)
 
 
 def walk_rounds(
@@ -340,15 +421,18 @@ def walk_rounds(
     entry: tuple,
     bound: int = _NO_BOUND,
     reporter: Reporter = SILENT,
-) -> tuple[np.ndarray, dict]:
+    aids: WalkAids | None = None,
+) -> tuple[np.ndarray, dict, WalkAids]:
     """The walks from ``order`` (totals in that order, -1: abandoned) in rounds, in parallel within a round.
 
     ``table``: the rows walks read at every step (``NeighbourLists.head``, or with ``keep`` the
     ``walk_table``); ``entry``: (key columns in ``table``, bounded, the two bound sums, slack).
 
     Between rounds the bound (the ``keep``-th best complete total so far, or the ``bound`` given if
-    lower) tightens; the first rounds are small, so that a bound exists early. Walks are abandoned only
-    when they cannot be among the ``keep`` best, so the ``keep`` best totals are exact.
+    lower) tightens, and the aids grow (``aids``: start from these; default: none yet, growing when
+    ``keep`` is set); the first rounds are small, so that a bound exists early. Walks are abandoned only
+    when they cannot be among the ``keep`` best, so the ``keep`` best totals are exact. Returns the
+    totals, counts of the work done and the aids as they are at the end.
     """
     import numba
 
@@ -358,29 +442,17 @@ def walk_rounds(
     threads = numba.get_num_threads()
     totals = np.full(len(order), -1, dtype=np.int64)
     fallbacks = steps = 0
-    # Lists grow where walks run out: a node from which walks keep scanning many unvisited nodes gets the
-    # rest of its sorted row (once, shared by all later walks), as long as the budget lasts.
-    rest_width = n - 1 - keys.shape[1]
-    growing = rest_width > 0 and keep is not None
-    more_at = np.full(n if growing else 0, -1, dtype=np.int64)
-    more_keys = np.empty(0, dtype=np.int64)  # allocated (untouched pages cost nothing) when first needed
-    ran_out = np.zeros(n if growing else 0, dtype=np.int32)
+    aids = aids if aids is not None else WalkAids.start(n, keys.shape[1], keep is not None)
     scan_from = max(SCAN_FROM_MIN, n // SCAN_FROM_FRACTION)
-    rows_left = ROW_BUDGET_BYTES // max(1, 8 * rest_width)
-    rows = 0
-    # The late set: nodes from which walks scanned many unvisited nodes; their lists among themselves let
-    # the walks' last stretch (when only such nodes are left) step without scans.
-    late = np.zeros(0, dtype=np.bool_)
-    late_at = np.empty(0, dtype=np.int64)
-    late_keys = np.empty((0, 0), dtype=np.int64)
-    late_votes = np.zeros(n if growing else 0, dtype=np.int32)
     first = 0
     while first < len(order):
-        size = max(threads, min(16 * threads, first // 4)) if keep is not None else max(64, 16 * threads)
-        with numba.parallel_chunksize(1):  # walks end at different steps once pruned: hand them out one by one
+        # a round: a few tasks of LANES walks per thread at first (the bound exists early), then more
+        size = threads * LANES * (1 if first == 0 else min(ROUND_TASKS, 1 + first // (threads * LANES)))
+        with numba.parallel_chunksize(1):  # walks end at different steps once pruned: hand tasks out one by one
             round_totals, round_fallbacks, round_steps = _greedy_numba.bounded_totals(
                 order[first : first + size], quantized, fixed.scale, table, entry[0], keys, fixed.index_bits, bound,
-                *entry[1:], more_at, more_keys, ran_out, scan_from, late_at, late_keys, late, late_votes, LATE_TRIGGER,
+                *entry[1:], aids.rows_at, aids.rows, aids.ran_out, scan_from, aids.late, aids.late_at, aids.late_keys,
+                aids.late_votes, LATE_TRIGGER, LANES, LANES,
             )
         totals[first : first + size] = round_totals
         reporter.advance(len(round_totals))
@@ -391,27 +463,32 @@ def walk_rounds(
             complete = totals[totals >= 0]
             if complete.size >= keep:
                 bound = min(bound, int(np.partition(complete, keep - 1)[keep - 1]))
-        if late_votes.size and late_votes.any():
-            # the nodes still unvisited when walks had scanned LATE_TRIGGER times: worth lists of their own
-            # when they are a part of all nodes (else the lists they have serve as well)
-            late_nodes = np.flatnonzero(late_votes).astype(np.int64)
-            if LATE_MIN <= len(late_nodes) <= LATE_MAX_FRACTION * n:
-                late, late_at, late_keys = _late_lists(quantized, late_nodes, fixed)
-                ran_out[late_nodes] = 0
-            late_votes = np.zeros(0, dtype=np.int32)  # proposed once
-        if growing and rows_left > 0:
-            grow = np.flatnonzero((ran_out >= RAN_OUT_TIMES) & (more_at < 0))[:rows_left]
+        if aids.late_votes.size and aids.late_votes.any():
+            # Lists of their own for the nodes still unvisited at walks' second costly scan, when walks
+            # scan often (else their lists serve as well) and the nodes are a part of all nodes.
+            late_nodes = np.flatnonzero(aids.late_votes).astype(np.int64)
+            costly_per_walk = aids.ran_out.sum() / len(round_totals)
+            if costly_per_walk >= LATE_WHEN and LATE_MIN <= len(late_nodes) <= LATE_MAX_FRACTION * n:
+                aids.late, aids.late_at, aids.late_keys = _late_lists(quantized, late_nodes, fixed)
+                aids.ran_out[late_nodes] = 0
+            aids.late_votes = np.zeros(0, dtype=np.int32)  # proposed once
+        if aids.growing and aids.rows_left > 0:
+            # Lists grow where walks run out: a node from which walks keep scanning many unvisited nodes
+            # gets the rest of its sorted row (once, shared by all later walks), as long as the budget lasts.
+            grow = np.flatnonzero((aids.ran_out >= RAN_OUT_TIMES) & (aids.rows_at < 0))[: aids.rows_left]
             if grow.size:
-                if more_keys.size == 0:
-                    more_keys = np.empty(rows_left * rest_width, dtype=np.int64)
-                more_at[grow] = (rows + np.arange(grow.size)) * rest_width
-                more_keys[rows * rest_width : (rows + grow.size) * rest_width] = _greedy_numba.row_rests(
+                if aids.rows.size == 0:
+                    aids.rows = np.empty(aids.rows_left * aids.row_width, dtype=np.int32)
+                at = aids.grown * aids.row_width
+                aids.rows_at[grow] = at + np.arange(grow.size) * aids.row_width
+                aids.rows[at : at + grow.size * aids.row_width] = _greedy_numba.row_rests(
                     quantized, fixed.scale, grow, keys.shape[1], fixed.index_bits
                 )
-                rows += grow.size
-                rows_left -= grow.size
-    return totals, {"fallback_scans": fallbacks, "walk_steps": steps, "grown_rows": rows,
-                    "late_set": int(late.sum())}
+                aids.grown += grow.size
+                aids.rows_left -= grow.size
+    work = {"fallback_scans": fallbacks, "walk_steps": steps, "grown_rows": aids.grown,
+            "late_set": int(aids.late.sum())}
+    return totals, work, aids
 
 
 def _late_lists(quantized: np.ndarray, nodes: np.ndarray, fixed: FixedPoint):
