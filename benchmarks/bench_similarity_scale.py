@@ -9,8 +9,9 @@ Data sets (seed 0), from ../shared/fif/minilm-embeddings.npy (rows L2-normalised
 
 The noise is drawn from ``numpy.random.default_rng(0)`` in that order (copy 1, copy 2, copy 3); the random
 set from its own ``default_rng(0)``, in blocks of 8,192 rows. For each set: the neighbour lists, the
-exact all-starts search (the calls ``similarity_path`` makes, timed by phase) and ``starts=K`` on the same
-lists (sampling, walks, path, spanning-tree bound), wall and process CPU seconds. Then time against N with
+exact all-starts search (the calls ``similarity_path`` makes, timed by phase) and ``similarity_path(x,
+starts=K)`` end to end (its own lists, sampling, walks, path, spanning-tree bound), wall and process CPU
+seconds. Then time against N with
 the growth exponent, and at the 36,762 set the Ray walks on a local runtime against the single-process walks
 (same totals required).
 
@@ -82,8 +83,10 @@ class Clock:
         return lap
 
 
-def run_set(name: str, x: np.ndarray, starts: int, ray: bool, sample: int = 0) -> dict:
+def run_set(name: str, x: np.ndarray, starts: int, ray: bool, sample: int = 0, starts_only: bool = False) -> dict:
     n = len(x)
+    if starts_only:
+        return {"name": name, "n": n, "exact": math.nan, "exact_cpu": math.nan, **run_starts(x, starts, None)}
     fixed = fixed_point_for(n)
     clock = Clock()
     q = quantize(x, fixed)
@@ -109,11 +112,12 @@ def run_set(name: str, x: np.ndarray, starts: int, ray: bool, sample: int = 0) -
     if not sample:
         row.update(run_exact(name, x, q, lists, fixed, k, t_lists, clock))
         total = row.pop("total")
-    if starts:
-        row.update(run_starts(q, lists, fixed, starts, t_lists, clock, total))
     if ray:
         row["ray"] = bench_ray(q, lists, fixed, row.pop("totals"), row["walks"])
     row.pop("totals", None)
+    if starts:
+        del lists  # the sampled search builds its own (shorter) lists
+        row.update(run_starts(x, starts, total))
     return row
 
 
@@ -136,27 +140,48 @@ def run_exact(name, x, q, lists, fixed, k, t_lists, clock) -> dict:
     return {"exact": exact_wall, "exact_cpu": exact_cpu, "total": int(total), "totals": totals, "walks": t_exact[0]}
 
 
-def run_starts(q, lists, fixed, starts, t_lists, clock, total) -> dict:
-    from fomo_order.similarity import _greedy_numba, _mst_numba
+class PhaseTimes:
+    """A progress reporter that records how long each phase the library reports took."""
 
-    clock.lap()
-    chosen = search.sample_starts(q, starts, np.random.default_rng(0), fixed)
-    t_sample = clock.lap()
-    sampled = search.all_start_totals(q, lists, fixed, "cpu", keep=1, starts=chosen)
-    complete = np.flatnonzero(sampled >= 0)
-    pick = int(complete[np.lexsort((complete, sampled[complete]))][0])
-    _, s_total, _ = _greedy_numba.greedy_path(pick, q, fixed.scale, lists.head, lists.keys, fixed.index_bits)
-    t_walks = clock.lap()
-    mst, full_rows = _mst_numba.mst_weight(q, fixed.scale, lists.keys, fixed.index_bits)
-    t_mst = clock.lap()
-    gap = (s_total - mst) / mst
-    starts_wall = t_lists[0] + t_sample[0] + t_walks[0] + t_mst[0]
-    print(f"    starts={starts}: {starts_wall:.1f} s wall (lists {t_lists[0]:.1f}, sampling {t_sample[0]:.1f}, "
-          f"walks {t_walks[0]:.1f}, spanning tree {t_mst[0]:.1f} s, {full_rows} full rows); weight "
-          f"{fixed.to_float(int(s_total)):.4f} vs the best full walk {fixed.to_float(int(total)):.4f} "
-          f"({100 * (s_total / total - 1):+.3f}%); spanning-tree bound {fixed.to_float(int(mst)):.4f}, "
-          f"gap {100 * gap:.2f}% (that walk: {100 * (total - mst) / mst:.2f}%)", flush=True)
-    return {"starts": starts_wall, "gap": gap}
+    def __init__(self) -> None:
+        self.phases: list[tuple[str, float]] = []
+        self.began = 0.0
+
+    def start(self, total: int, description: str, unit: str) -> None:
+        self.began, self.description = time.perf_counter(), description
+
+    def advance(self, amount: int) -> None:
+        pass
+
+    def note(self, message: str) -> None:
+        pass
+
+    def finish(self) -> None:
+        self.phases.append((self.description, time.perf_counter() - self.began))
+
+    def __str__(self) -> str:
+        return ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.phases)
+
+
+def run_starts(x, starts, total) -> dict:
+    """``similarity_path(x, starts=K)`` end to end, as ``--starts K`` runs it (its own, shorter lists)."""
+    from fomo_order.similarity import similarity_path
+
+    clock = Clock()
+    phases = PhaseTimes()
+    result = similarity_path(x, device="cpu", starts=starts, seed=0, reporter=phases)
+    wall, cpu = clock.lap()
+    fixed = fixed_point_for(len(x))
+    weight, bound = result.cost, result.mst_weight
+    versus = ""
+    if total is not None:
+        exact = fixed.to_float(int(total))
+        versus = f" vs the best full walk {exact:.4f} ({100 * (weight / exact - 1):+.3f}%)"
+    print(f"    starts={starts}: {wall:.1f} s wall ({cpu:.1f} CPU s; k = {result.details['neighbours_per_node']}; "
+          f"{phases}); "
+          f"weight {weight:.4f}{versus}; spanning-tree bound {bound:.4f}, gap "
+          f"{100 * result.details['lower_bound_gap']:.2f}%", flush=True)
+    return {"starts": wall, "gap": result.details["lower_bound_gap"]}
 
 
 def bench_ray(q: np.ndarray, lists, fixed, local_totals: np.ndarray, local_walks: float) -> dict:
@@ -193,6 +218,7 @@ def main() -> None:
     parser.add_argument("--estimate", default="", help="sets (1, 2, 3, r for random) whose exact search is "
                         "estimated from its first --estimate-walks walks instead of run to the end")
     parser.add_argument("--estimate-walks", type=int, default=64)
+    parser.add_argument("--starts-only", action="store_true", help="only the sampled-starts runs (no exact search)")
     args = parser.parse_args()
     if not (SHARED / "fif").exists() and args.sets:
         sys.exit(f"needs {SHARED / 'fif'}")
@@ -207,12 +233,13 @@ def main() -> None:
         for number, (name, x) in enumerate(sets.items(), start=1):
             if number in wanted:
                 sample = args.estimate_walks if str(number) in args.estimate.split(",") else 0
-                rows.append(run_set(name, x, args.starts, ray=number == args.ray_set and not sample, sample=sample))
+                rows.append(run_set(name, x, args.starts, ray=number == args.ray_set and not sample, sample=sample,
+                                    starts_only=args.starts_only))
         del sets
     if args.random:
         sample = args.estimate_walks if "r" in args.estimate.split(",") else 0
         rows.append(run_set(f"random {args.dim}-d", random_set(args.random, args.dim), args.starts, ray=False,
-                            sample=sample))
+                            sample=sample, starts_only=args.starts_only))
     print("\n| set | N | exact search (wall) | CPU s | growth exponent vs previous | "
           f"starts={args.starts} (wall) | gap to the spanning-tree bound |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
@@ -235,3 +262,6 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    import resource
+
+    print(f"peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.1f} GiB")

@@ -45,6 +45,16 @@ def _visit(bits, lane, node):
     bits[lane, node >> 6] |= _ONE << np.uint64(node & 63)
 
 
+@nb.njit(cache=True, inline="always")
+def _first_unvisited(keys, row, first, last, bits, lane, index_mask):
+    """The first key of ``keys[row, first:last]`` whose node is unvisited, or -1 (keys are >= 0)."""
+    for slot in range(first, last):
+        key = keys[row, slot]
+        if not _is_visited(bits, lane, key & index_mask):
+            return key
+    return np.int64(-1)
+
+
 @nb.njit(cache=True)
 def _begin(bits, lane, start, n):
     """Clear the lane's flags; the bits past node n - 1 in the last word count as visited."""
@@ -170,14 +180,10 @@ def _walk_lanes(starts, vectors, scale, table, width, keys, index_bits, bound, b
                         active -= 1
                     continue
                 if has_late and outside[lane] == 0 and late_at[node] >= 0:
-                    row = late_at[node]
-                    for slot in range(late_width):
-                        key = late_keys[row, slot]
-                        if not _is_visited(bits, lane, key & index_mask):
-                            nxt = key & index_mask
-                            weight = key >> index_bits
-                            break
-                    if nxt < 0:
+                    key = _first_unvisited(late_keys, late_at[node], 0, late_width, bits, lane, index_mask)
+                    if key >= 0:
+                        nxt, weight = key & index_mask, key >> index_bits
+                    else:
                         scans[lane] += 1
                         nxt, weight = _nearest_unvisited(bits, lane, vectors, node, scale)
                 else:
@@ -191,23 +197,17 @@ def _walk_lanes(starts, vectors, scale, table, width, keys, index_bits, bound, b
                         nxt = key & index_mask
                         weight = key >> index_bits
                     else:
-                        for slot in range(8, width):
-                            key = table[node, slot]
-                            if not _is_visited(bits, lane, key & index_mask):
-                                nxt = key & index_mask
-                                weight = key >> index_bits
-                                break
+                        key = _first_unvisited(table, node, 8, width, bits, lane, index_mask)
+                        if key >= 0:
+                            nxt, weight = key & index_mask, key >> index_bits
                 if nxt < 0 and k > width:
                     deferred[lane] = True
                     prefetch_row(keys, node, width)
                     continue
             if nxt < 0:
-                for slot in range(width, k):
-                    key = keys[node, slot]
-                    if not _is_visited(bits, lane, key & index_mask):
-                        nxt = key & index_mask
-                        weight = key >> index_bits
-                        break
+                key = _first_unvisited(keys, node, width, k, bits, lane, index_mask)
+                if key >= 0:
+                    nxt, weight = key & index_mask, key >> index_bits
             if nxt < 0:
                 remaining = n - 1 - taken[lane]
                 if has_rows and rows_at[node] >= 0 and remaining >= scan_from:
@@ -341,22 +341,12 @@ def greedy_path(start, vectors, scale, head, keys, index_bits):
     fallbacks = 0
     current = np.int64(start)
     for step in range(1, n):
-        nxt = np.int64(-1)
-        weight = np.int64(0)
-        for slot in range(head.shape[1]):
-            key = head[current, slot]
-            if not _is_visited(bits, 0, key & index_mask):
-                nxt = key & index_mask
-                weight = key >> index_bits
-                break
-        if nxt < 0:
-            for slot in range(head.shape[1], keys.shape[1]):
-                key = keys[current, slot]
-                if not _is_visited(bits, 0, key & index_mask):
-                    nxt = key & index_mask
-                    weight = key >> index_bits
-                    break
-        if nxt < 0:
+        key = _first_unvisited(head, current, 0, head.shape[1], bits, 0, index_mask)
+        if key < 0:
+            key = _first_unvisited(keys, current, head.shape[1], keys.shape[1], bits, 0, index_mask)
+        if key >= 0:
+            nxt, weight = key & index_mask, key >> index_bits
+        else:
             fallbacks += 1
             nxt, weight = _nearest_unvisited(bits, 0, vectors, current, scale)
         total += weight

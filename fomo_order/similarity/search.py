@@ -42,7 +42,7 @@ class Refine(Choice):
     TWO_OPT = "2opt"
 
 
-MIN_NEIGHBOURS, MAX_NEIGHBOURS, SAMPLED_NEIGHBOURS = 256, 2048, 512
+MIN_NEIGHBOURS, MAX_NEIGHBOURS = 256, 2048
 HEAD_WIDTH = 16
 REFINE_WIDTH = 10  # neighbours tried per node by the local search
 _CPU_TILE_BYTES = 32 << 20
@@ -97,13 +97,12 @@ class NeighbourLists:
         return self.keys >> self.index_bits
 
 
-def default_neighbours(n: int, starts: int | None = None) -> int:
+def default_neighbours(n: int) -> int:
     """List length k: longer lists make fewer walks fall back to a scan of their unvisited nodes, but cost
     O(N k) memory, exact dot products and sorting. Measured on the FoMo-in-Flux embeddings: k = 2048 is
-    best at N = 18,381, k = 256 at N = 2,000. With ``starts`` sampled (far fewer walks than N), the lists
-    cost more than the scans they save beyond ``SAMPLED_NEIGHBOURS``."""
-    k = int(min(MAX_NEIGHBOURS, max(MIN_NEIGHBOURS, n // 8)))
-    return k if starts is None or starts >= n else min(k, SAMPLED_NEIGHBOURS)
+    best at N = 18,381, k = 256 at N = 2,000. (Sampled starts use the same: with 512 the lists of the
+    issue-12 55,143 set hold no copies, and the first walks, before any rows grow, scan for minutes.)"""
+    return int(min(MAX_NEIGHBOURS, max(MIN_NEIGHBOURS, n // 8)))
 
 
 def similarity_path(
@@ -154,7 +153,7 @@ def similarity_path(
     where = resolve_device(device)
     fixed = fixed_point_for(n)
     quantized = quantize(matrix, fixed)
-    k = max(1, min(neighbours if neighbours else default_neighbours(n, starts), n - 1))
+    k = max(1, min(neighbours if neighbours else default_neighbours(n), n - 1))
     details: dict[str, Any] = {
         "weight": f"1 - cos, coordinates rounded to multiples of 2^-{fixed.fraction_bits}, exact arithmetic",
         "neighbours_per_node": k,
