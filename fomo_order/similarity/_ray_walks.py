@@ -10,6 +10,7 @@ the best totals are exact whatever the schedule, so the path is the one the loca
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -43,17 +44,18 @@ def connect(address: str) -> bool:
     return True
 
 
-def _walk_shard(order, quantized, table, keys, aid_arrays, aid_sizes, fraction_bits, index_bits, keep, entry, bound):
-    """One task: the walks from ``order`` with one thread (the task holds one CPU of the cluster)."""
+def _walk_shard(order, quantized, table, keys, aids, fraction_bits, index_bits, keep, entry, bound):
+    """One task: the walks from ``order`` with one thread (the task holds one CPU of the cluster), reading
+    the aids grown before the tasks went out."""
     import numba
 
-    from fomo_order.similarity.search import WalkAids, walk_rounds
+    from fomo_order.similarity.search import walk_rounds
 
     numba.set_num_threads(1)
     fixed = FixedPoint(fraction_bits=fraction_bits, index_bits=index_bits)
+    # The object store hands out read-only arrays; the kernel types its (empty) count arrays as writable.
     none = np.zeros(0, dtype=np.int32)
-    aids = WalkAids(*aid_arrays, ran_out=none, late_votes=none, growing=False, row_width=aid_sizes[0],
-                    grown=aid_sizes[1])
+    aids = replace(aids, ran_out=none, late_votes=none)
     totals, work, _ = walk_rounds(order, quantized, table, keys, fixed, keep, entry, bound, aids=aids)
     return totals, work
 
@@ -66,7 +68,7 @@ def ray_totals(
     first walks here (``WARM_UP_WALKS_PER_LANE`` per thread and lane, at most a quarter of them)."""
     import numba
 
-    from fomo_order.similarity.search import LANES, walk_rounds
+    from fomo_order.similarity.search import LANES, tightened_bound, walk_rounds
 
     started = connect(address)
     import ray
@@ -75,27 +77,22 @@ def ray_totals(
         warm = min(len(order) // 4, numba.get_num_threads() * LANES * WARM_UP_WALKS_PER_LANE)
         totals = np.full(len(order), -1, dtype=np.int64)
         totals[:warm], work, aids = walk_rounds(order[:warm], quantized, table, keys, fixed, keep, entry)
-        aids = aids.frozen()
-        bound = int(np.iinfo(np.int64).max)
-        if keep is not None:
-            complete = totals[:warm][totals[:warm] >= 0]
-            if complete.size >= keep:
-                bound = int(np.partition(complete, keep - 1)[keep - 1])
+        bound = tightened_bound(totals, keep, int(np.iinfo(np.int64).max))
         rest = order[warm:]
         cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
         shard = max(1, -(-len(rest) // (cpus * SHARDS_PER_CPU)))
         ranges = [(first, min(len(rest), first + shard)) for first in range(0, len(rest), shard)]
         # put once: every task reads the same copies from the object store (zero-copy on each node)
         shared = [ray.put(array) for array in (quantized, table, keys)]
-        aid_arrays = ray.put((aids.rows_at, aids.rows, aids.late, aids.late_at, aids.late_keys))
+        shared_aids = ray.put(aids.frozen())
         task = ray.remote(num_cpus=1)(_walk_shard)
         running: dict[Any, tuple[int, int]] = {}
         pending = list(ranges)
         while pending or running:
             while pending and len(running) < cpus:
                 first, last = pending.pop(0)
-                ref = task.remote(rest[first:last], *shared, aid_arrays, (aids.row_width, aids.grown),
-                                  fixed.fraction_bits, fixed.index_bits, keep, entry, bound)
+                ref = task.remote(rest[first:last], *shared, shared_aids, fixed.fraction_bits, fixed.index_bits,
+                                  keep, entry, bound)
                 running[ref] = (first, last)
             done, _ = ray.wait(list(running), num_returns=1)
             first, last = running.pop(done[0])
@@ -103,10 +100,7 @@ def ray_totals(
             totals[warm + first : warm + last] = shard_totals
             for name in ("fallback_scans", "walk_steps"):
                 work[name] += shard_work[name]
-            if keep is not None:
-                complete = totals[totals >= 0]
-                if complete.size >= keep:
-                    bound = min(bound, int(np.partition(complete, keep - 1)[keep - 1]))
+            bound = tightened_bound(totals, keep, bound)
         work["ray_tasks"] = len(ranges)
         work["walks_here"] = warm
         return totals, work

@@ -407,7 +407,17 @@ class WalkAids:
         """The same aids to read as they are (what walks elsewhere get): nothing grows or votes."""
         none = np.zeros(0, dtype=np.int32)
         return replace(self, rows=self.rows[: self.grown * self.row_width], ran_out=none, late_votes=none,
-                                   growing=False, rows_left=0)
+                       growing=False, rows_left=0)
+
+
+def tightened_bound(totals: np.ndarray, keep: int | None, bound: int) -> int:
+    """``bound``, or the ``keep``-th best complete total (>= 0) if lower: no walk beyond it can be among
+    the ``keep`` best. ``keep=None``: no pruning, the bound stays."""
+    if keep is not None:
+        complete = totals[totals >= 0]
+        if complete.size >= keep:
+            bound = min(bound, int(np.partition(complete, keep - 1)[keep - 1]))
+    return bound
 
 
 def walk_rounds(
@@ -458,10 +468,7 @@ def walk_rounds(
         first += size
         fallbacks += int(round_fallbacks.sum())
         steps += int(round_steps.sum())
-        if keep is not None:
-            complete = totals[totals >= 0]
-            if complete.size >= keep:
-                bound = min(bound, int(np.partition(complete, keep - 1)[keep - 1]))
+        bound = tightened_bound(totals, keep, bound)
         if aids.late_votes.size and aids.late_votes.any():
             # Lists of their own for the nodes still unvisited at walks' second costly scan, when walks
             # scan often (else their lists serve as well) and the nodes are a part of all nodes.
