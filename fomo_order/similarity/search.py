@@ -60,7 +60,7 @@ LANES, ROUND_TASKS = 16, 8
 # The late set: the nodes unvisited when walks made their LATE_TRIGGER-th costly scan, used when it has
 # LATE_MIN to LATE_MAX_FRACTION x N nodes; lists of LATE_NEIGHBOURS among them.
 LATE_TRIGGER, LATE_MIN, LATE_MAX_FRACTION, LATE_NEIGHBOURS = 2, 256, 0.8, 512
-LATE_WHEN = 8  # ... when the first round's walks made at least 8 costly scans each on average
+LATE_WHEN = 8  # ... when the walks so far made at least 8 costly scans each on average
 SAMPLE_POOL = 4  # farthest-point sampling draws starts from 4 K concepts (K: the number of starts)
 
 
@@ -465,7 +465,7 @@ def walk_rounds(
             )
         totals[first : first + size] = round_totals
         reporter.advance(len(round_totals))
-        first += size
+        first += len(round_totals)
         fallbacks += int(round_fallbacks.sum())
         steps += int(round_steps.sum())
         bound = tightened_bound(totals, keep, bound)
@@ -473,7 +473,7 @@ def walk_rounds(
             # Lists of their own for the nodes still unvisited at walks' second costly scan, when walks
             # scan often (else their lists serve as well) and the nodes are a part of all nodes.
             late_nodes = np.flatnonzero(aids.late_votes).astype(np.int64)
-            costly_per_walk = aids.ran_out.sum() / len(round_totals)
+            costly_per_walk = aids.ran_out.sum() / first  # ran_out counts the costly scans of every round so far
             if costly_per_walk >= LATE_WHEN and LATE_MIN <= len(late_nodes) <= LATE_MAX_FRACTION * n:
                 aids.late, aids.late_at, aids.late_keys = _late_lists(quantized, late_nodes, fixed)
                 aids.ran_out[late_nodes] = 0
