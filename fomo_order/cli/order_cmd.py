@@ -94,7 +94,6 @@ def order_command(
     Writes OUT (a JSON list of `"<dataset>+++<class name>"`) and OUT's .meta.json (strategy, parameters,
     seed, input sha256s, tool version). Exit codes: 0 done, 1 --check found a difference, 2 bad input.
     """
-    from fomo_order.artifacts.streams import stream_text, write_stream
     from fomo_order.catalog import load_catalog
     from fomo_order.cli.options import dataset_names
     from fomo_order.cli.progress import reporter
@@ -123,11 +122,9 @@ def order_command(
         reporter=reporter(quiet),
         **{name: value for name, value in options.items() if value is not None},
     )
+    stream.write(out, check=check)
     if to_stdout:
-        print(stream_text(stream.concept_ids), end="")
         console.print("note: the stream went to standard output; its meta was not written", markup=False)
-    else:
-        write_stream(out, stream.concept_ids, stream.meta, check)
     ties = stream.details.get("ties")
     if ties:
         what = "score" if strategy.value == "performance" else "count"

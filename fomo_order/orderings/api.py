@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from fomo_order.artifacts.meta import input_record, make_meta
+from fomo_order.artifacts.result import Written
 from fomo_order.catalog import Catalog, load_catalog
 from fomo_order.errors import ParameterError
 from fomo_order.orderings.registry import ORDERINGS, make_order
@@ -27,8 +28,11 @@ _INPUT_WHAT = {"counts": "frequency counts", "scores": "per-concept scores", "em
 
 
 @dataclass(frozen=True)
-class Stream:
-    """An ordered stream: the concept ids FoMo-in-Flux reads, and the meta that says how it was made."""
+class Stream(Written):
+    """An ordered stream: the concept ids FoMo-in-Flux reads, and the meta that says how it was made.
+
+    ``stream.write(path)`` writes the stream file and its ``.meta.json`` (``-``: the stream to stdout).
+    """
 
     concept_ids: list[str]
     meta: dict[str, Any]
@@ -36,6 +40,12 @@ class Stream:
     @property
     def details(self) -> dict[str, Any]:
         return self.meta.get("details", {})
+
+    def files(self, path: Path) -> dict[Path, bytes]:
+        from fomo_order.artifacts.streams import meta_path
+        from fomo_order.fileio import dumps_json
+
+        return {path: dumps_json(self.concept_ids).encode("utf-8"), meta_path(path): dumps_json(self.meta).encode("utf-8")}
 
 
 def order(
