@@ -14,7 +14,7 @@ HEAVY = ("torch", "open_clip", "numba", "matplotlib", "elasticsearch", "sentence
 
 
 def command_names() -> list[str]:
-    from fomo_order.cli import app
+    from fomo_order.cli.app import app
 
     return sorted(c.name or c.callback.__name__ for c in app.registered_commands)
 
@@ -22,7 +22,7 @@ def command_names() -> list[str]:
 def test_help_imports_no_heavy_library() -> None:
     code = (
         "import sys\n"
-        "from fomo_order.cli import main\n"
+        "from fomo_order.cli.main import main\n"
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
         f"for name in {command_names()!r}:\n"
         "    try:\n        main([name, '--help'])\n    except SystemExit:\n        pass\n"
@@ -35,7 +35,7 @@ def test_help_imports_no_heavy_library() -> None:
 
 @pytest.mark.parametrize("command", command_names())
 def test_readme_documents_every_option(run_cli, command: str) -> None:
-    from fomo_order.cli import app
+    from fomo_order.cli.app import app
 
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert f"fomo-order {command}" in readme

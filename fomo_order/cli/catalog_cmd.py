@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fomo_order.cli import app
+from fomo_order.cli.app import app
 from fomo_order.cli.options import CatalogArgument, Datasets, Templates, Years, dataset_names, flag
 
 

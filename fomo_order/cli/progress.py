@@ -76,7 +76,7 @@ def reporter(quiet: bool = False, console: Console | None = None) -> Reporter:
     if quiet:
         return SILENT
     if console is None:
-        from fomo_order.cli import console as cli_console
+        from fomo_order.cli.app import console as cli_console
 
         console = cli_console
     return RichReporter(console)

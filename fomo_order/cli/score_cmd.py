@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from fomo_order.cli import app, command_line, console
+from fomo_order.cli.app import app, command_line, console
 from fomo_order.cli.model_options import (
     CACHE_PARAMS,
     CacheDirOption,

@@ -45,7 +45,10 @@ class Stream(Written):
         from fomo_order.artifacts.streams import meta_path
         from fomo_order.fileio import dumps_json
 
-        return {path: dumps_json(self.concept_ids).encode("utf-8"), meta_path(path): dumps_json(self.meta).encode("utf-8")}
+        return {
+            path: dumps_json(self.concept_ids).encode("utf-8"),
+            meta_path(path): dumps_json(self.meta).encode("utf-8"),
+        }
 
 
 def order(

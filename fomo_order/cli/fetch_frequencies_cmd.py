@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from fomo_order.cli import app, command_line, console
+from fomo_order.cli.app import app, command_line, console
 from fomo_order.cli.options import CatalogArgument, Datasets, dataset_names, flag, output
 from fomo_order.frequencies.infinigram import OperatorWordsInExactCase
 from fomo_order.frequencies.queries import CaseMode

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from fomo_order.cli import app, command_line, console
+from fomo_order.cli.app import app, command_line, console
 from fomo_order.cli.options import CatalogArgument, Check, Datasets, dataset_names, output
 
 

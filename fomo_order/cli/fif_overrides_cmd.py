@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from fomo_order.cli import app
+from fomo_order.cli.app import app
 from fomo_order.cli.options import flag
 from fomo_order.errors import InputError
 

@@ -1,0 +1,93 @@
+"""The Typer application, the console and the helpers every command module shares.
+
+Command modules import from here and register their command on :data:`app`; :mod:`fomo_order.cli.main`
+imports them all. Nothing here imports a command module, so there is no import circle.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from fomo_order import __version__
+from fomo_order.errors import FomoOrderError, ParameterError
+
+app = typer.Typer(
+    name="fomo-order",
+    help="Make FoMo-in-Flux concept streams: order the concepts of many datasets and cut them into tasks.",
+    no_args_is_help=True,
+    add_completion=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
+)
+console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"fomo-order {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """Make FoMo-in-Flux concept streams: order the concepts of many datasets and cut them into tasks."""
+
+
+# Library parameters whose flag is not ``--`` and the name with dashes.
+FLAG_OF_PARAMETER = {"out": "--output", "counts": "--frequencies"}
+
+
+def flag_for(parameter: str) -> str:
+    """The command-line flag of a library parameter (``start_rank`` -> ``--start-rank``)."""
+    return FLAG_OF_PARAMETER.get(parameter, "--" + parameter.replace("_", "-"))
+
+
+def fail(error: FomoOrderError) -> None:
+    """Print one line (no traceback) and exit with the error's code; library parameters become flags."""
+    message = f"{flag_for(error.parameter)}: {error.problem}" if isinstance(error, ParameterError) else str(error)
+    console.print(Text.assemble(("error: ", "bold red"), message), soft_wrap=True)
+    raise SystemExit(error.exit_code)
+
+
+def command_line(ctx: typer.Context, leave_out: tuple[str, ...] = ("check",)) -> list[str]:
+    """The invoked command as canonical arguments (given values only, long flags, fixed order).
+
+    Recorded in meta files so that an artifact says how to make it again, and so that a check
+    (CI, the test of the committed demo streams) can re-run exactly that command with ``--check``.
+    """
+    args = [ctx.info_name or ""]
+    for param in ctx.command.params:
+        if param.name in leave_out or param.name is None:
+            continue
+        value = ctx.params.get(param.name)
+        is_argument = param.param_type_name == "argument"
+        if value is None or (not is_argument and value == param.default):
+            continue
+        values = value if isinstance(value, (list, tuple)) else [value]
+        values = [_recorded(getattr(v, "value", v)) for v in values]
+        if is_argument:
+            args.extend(str(v) for v in values)
+        elif getattr(param, "is_flag", False):
+            args.append(max(param.opts, key=len))
+        else:
+            for v in values:
+                args.extend([max(param.opts, key=len), str(v)])
+    return args
+
+
+def _recorded(value: object) -> object:
+    """A path as the meta records it: relative to the working directory when inside it (so a meta names no
+    home directory and stays valid in another checkout), as given otherwise."""
+    if isinstance(value, (str, Path)) and str(value) and Path(value).is_absolute() and Path(value).exists():
+        try:
+            return Path(value).resolve().relative_to(Path.cwd().resolve())
+        except ValueError:
+            return value
+    return value
