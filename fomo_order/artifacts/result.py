@@ -39,16 +39,25 @@ def write_artifact(result: Artifact, path: str | Path, *, check: bool = False) -
     if str(path) == STDOUT:
         if check:
             raise InputError("--check", "needs a file to compare with, not standard output (-o -)")
-        primary = next(iter(result.files(Path(STDOUT)).values()))
-        sys.stdout.flush()
-        sys.stdout.buffer.write(primary)
-        sys.stdout.buffer.flush()
+        write_stdout(next(iter(result.files(Path(STDOUT)).values())))
         return
     files = result.files(Path(path))
     if check:
         check_files(files)
     else:
         write_files_atomic(files)
+
+
+def write_stdout(data: bytes) -> None:
+    """Bytes to standard output; a text stream without a buffer (a notebook, a test's capture) gets them
+    decoded, which holds for every artifact but a figure."""
+    sys.stdout.flush()
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:
+        sys.stdout.write(data.decode("utf-8"))
+    else:
+        buffer.write(data)
+        buffer.flush()
 
 
 class Written:
