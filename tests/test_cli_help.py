@@ -14,6 +14,7 @@ HEAVY = ("torch", "open_clip", "numba", "matplotlib", "elasticsearch", "sentence
 
 
 def command_names() -> list[str]:
+    import fomo_order.cli.main  # noqa: F401  (importing it registers every command on the app)
     from fomo_order.cli.app import app
 
     return sorted(c.name or c.callback.__name__ for c in app.registered_commands)
