@@ -36,6 +36,18 @@ def test_reference_main_writes_the_file(tmp_path: Path) -> None:
     assert (tmp_path / "cli.md").read_text(encoding="utf-8") == render_reference()
 
 
+def test_the_reference_does_not_depend_on_the_terminal(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "COLUMNS": "30", "TERM": "dumb", "NO_COLOR": "1"}
+    done = subprocess.run([sys.executable, "-m", "fomo_order.cli.reference", str(tmp_path / "cli.md")], env=env,
+                          cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "cli.md").read_bytes() == (DOCS / "cli.md").read_bytes()
+
+
 def test_readme_is_at_most_16_kb() -> None:
     assert README.stat().st_size <= 16 * 1024, f"README.md is {README.stat().st_size} bytes: move text into docs/"
 

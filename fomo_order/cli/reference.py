@@ -55,9 +55,14 @@ def _parameter_lines(command: click.Command, ctx: click.Context) -> list[str]:
     return lines
 
 
+def _usage(command: click.Command, ctx: click.Context) -> str:
+    """The usage line on one line (Click wraps it at the terminal's width)."""
+    return " ".join(["Usage:", ctx.command_path, *command.collect_usage_pieces(ctx)])
+
+
 def _command_section(name: str, command: click.Command, parent: click.Context) -> list[str]:
     ctx = click.Context(command, info_name=name, parent=parent)
-    usage = command.get_usage(ctx).strip()
+    usage = _usage(command, ctx)
     lines = [f"## `fomo-order {name}`", "", "```", usage, "```", ""]
     for paragraph in _paragraphs(command.help):
         lines += [paragraph, ""]
@@ -79,7 +84,7 @@ def render_reference() -> str:
         "examples, is in the other pages of [docs/](README.md).",
         "",
         "```",
-        root.get_usage(root_ctx).strip(),
+        _usage(root, root_ctx),
         "```",
         "",
         *[p + "\n" for p in _paragraphs(root.help)],
