@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from fomo_order.errors import InputError
+from fomo_order.errors import InputError, ParameterError
 from fomo_order.fileio import (
     PARTNER_KEY,
     check_files,
@@ -57,8 +57,7 @@ def write_artifact(result: Artifact, path: str | Path, *, check: bool = False) -
     """
     if str(path) == STDOUT or is_special_file(path):
         if check:
-            raise InputError(path if str(path) != STDOUT else "--check",
-                             "needs a file to compare with, not standard output or a device")
+            raise ParameterError("check", "needs a file to compare with, not standard output or a device")
         primary = next(iter(result.files(Path(path)).values()))
         if str(path) == STDOUT:
             write_stdout(primary)
