@@ -1,3 +1,3 @@
-from fomo_order.cli.main import main
+from fomo_order.cli import main
 
 main()

@@ -7,6 +7,7 @@ from pathlib import Path
 EXIT_OK = 0
 EXIT_CHECK_DIFFERS = 1
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
 
 
 class FomoOrderError(Exception):
@@ -43,3 +44,12 @@ class ParameterError(InputError):
     def __init__(self, parameter: str, problem: str) -> None:
         self.parameter = parameter
         super().__init__(parameter, problem)
+
+
+class Interrupted(FomoOrderError):  # noqa: N818  (an event, not a fault)
+    """Ctrl-C: ``str(error)`` is the one line, saying what was kept."""
+
+    exit_code = EXIT_INTERRUPTED
+
+    def __init__(self, kept: str = "nothing was written or replaced") -> None:
+        super().__init__(f"interrupted: {kept}")

@@ -5,13 +5,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 from fomo_order.errors import CheckFailed, InputError
+
+# The key under which a meta records the sha256 of the files it describes (see artifacts.result).
+PARTNER_KEY = "partner_sha256"
 
 
 def read_text(path: str | Path) -> str:
@@ -30,10 +34,30 @@ def read_text(path: str | Path) -> str:
         raise InputError(path, exc.strerror or str(exc)) from None
 
 
+class _DuplicateKeyError(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose keys are all different: JSON would silently keep the last of a repeated key."""
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKeyError(key)
+            seen.add(key)
+    return result
+
+
 def read_json(path: str | Path) -> Any:
     text = read_text(path)
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_unique_pairs)
+    except _DuplicateKeyError as exc:
+        raise InputError(path, f"key {shorten(exc.key)!r} appears twice in one object") from None
     except json.JSONDecodeError as exc:
         raise InputError(path, f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
     except RecursionError:
@@ -63,6 +87,14 @@ def read_mapping_file(path: str | Path) -> Any:
         raise InputError(path, "nested too deeply to be read") from None
     except ValueError as exc:
         raise InputError(path, f"unreadable YAML: {_short(exc)}") from None
+
+
+def shorten(text: str, limit: int = 80) -> str:
+    """A value quoted in a one-line message: at most ``limit`` characters, the middle elided."""
+    if len(text) <= limit:
+        return text
+    keep = (limit - 5) // 2
+    return f"{text[:keep]} ... {text[-keep:]}"
 
 
 def _short(exc: ValueError) -> str:
@@ -117,6 +149,72 @@ def dumps_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, indent=4) + "\n"
 
 
+def output_problem(path: str | Path, *, directory_allowed: bool = False) -> str | None:
+    """Why ``path`` cannot name an output file (an empty name, ``.``, a directory), or None.
+
+    ``directory_allowed``: an existing directory is no problem of the name (``--check`` reports it as a
+    difference instead)."""
+    text = str(path)
+    if not text.strip():
+        return "is not a file name (empty)"
+    if text.endswith(("/", os.sep)) or Path(text).name in ("", ".", ".."):
+        return "is a directory name, expected a file name"
+    if not directory_allowed and Path(text).is_dir():
+        return "is a directory; cannot write a file there"
+    return None
+
+
+def check_output_path(path: str | Path, *, directory_allowed: bool = False) -> None:
+    problem = output_problem(path, directory_allowed=directory_allowed)
+    if problem:
+        raise InputError(repr(str(path)) if not str(path).strip() else path, problem)
+
+
+def is_special_file(path: str | Path) -> bool:
+    """A FIFO, character device or socket (``/dev/null``, ``/dev/stdout``, a named pipe): written into,
+    never replaced by a regular file."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISSOCK(mode)
+
+
+def _temporary(path: Path) -> tuple[int, str]:
+    """A temporary file beside ``path`` whose name carries this process's id, so that a later run can tell a
+    temporary left by a killed writer from one that a running writer still fills."""
+    remove_stale_temporaries(path)
+    return tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
+
+
+def remove_stale_temporaries(path: Path) -> None:
+    """Delete temporaries of ``path`` left by writers that no longer run (killed between write and rename)."""
+    parent = path.parent if str(path.parent) else Path(".")
+    prefix = f".{path.name}."
+    try:
+        candidates = [entry for entry in os.scandir(parent) if entry.name.startswith(prefix)]
+    except OSError:
+        return
+    for entry in candidates:
+        pid_text = entry.name[len(prefix) :].split(".", 1)[0]
+        if not entry.name.endswith(".tmp") or not pid_text.isdigit() or _running(int(pid_text)):
+            continue
+        with suppress(OSError):
+            os.unlink(entry.path)
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # alive under another user, or unknowable: leave it
+    return True
+
+
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds.
@@ -127,7 +225,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     parent = path.parent if str(path.parent) else Path(".")
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+        handle, tmp_name = _temporary(parent / path.name)
     except OSError as exc:
         raise InputError(path, f"cannot write: {exc.strerror or exc}") from None
     os.close(handle)
@@ -151,26 +249,34 @@ def _permit_like_open(path: Path) -> None:
 def write_files_atomic(files: dict[Path, bytes]) -> None:
     """Write several files so that none is replaced unless all could be written, in order (meta last).
 
-    Targets that are directories are refused before anything is written. Writers to one directory hold
-    an advisory lock on it while they replace their files, so concurrent runs never leave one run's
-    stream beside another's meta. Temporaries are removed whatever fails.
+    Targets that are directories are refused before anything is written. A target that is a FIFO or a
+    character device (``/dev/null``, ``/dev/stdout``) is written into, not replaced. Writers to one directory
+    hold an advisory lock on it while they replace their files, so concurrent runs never leave one run's
+    stream beside another's meta. Temporaries are removed whatever fails, and those that a killed run left
+    beside a target are removed by the next run.
     """
     paths = [Path(path) for path in files]
     for path in paths:
-        if path.is_dir():
-            raise InputError(path, "is a directory; cannot write a file there")
+        check_output_path(path)
     temps: list[tuple[Path, Path]] = []
+    special = [(path, data) for path, data in zip(paths, files.values(), strict=True) if is_special_file(path)]
     try:
         for path, data in zip(paths, files.values(), strict=True):
+            if is_special_file(path):
+                continue
             path.parent.mkdir(parents=True, exist_ok=True)
-            handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            handle, tmp_name = _temporary(path)
             temps.append((Path(tmp_name), path))
             with os.fdopen(handle, "wb") as out:
                 out.write(data)
             _permit_like_open(Path(tmp_name))
-        with _directory_lock(paths[0].parent):
-            for tmp, path in temps:
-                os.replace(tmp, path)
+        for path, data in special:
+            with open(path, "wb") as out:
+                out.write(data)
+        if temps:
+            with _directory_lock(temps[0][1].parent):
+                for tmp, path in temps:
+                    os.replace(tmp, path)
     except OSError as exc:
         raise InputError(exc.filename or paths[0], f"cannot write: {exc.strerror or exc}") from None
     finally:
@@ -240,7 +346,8 @@ def describe_difference(current: str, expected: str) -> str:
             return "formatting differs"
         return f"out of date (first difference at position {first}: {old[first]!r} on disk, {new[first]!r} now)"
     if isinstance(old, dict) and isinstance(new, dict):
-        keys = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+        # a meta's digest of its partner follows the partner: naming it adds nothing
+        keys = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k) and k != PARTNER_KEY)
         if keys:
             return f"out of date (differs in {', '.join(keys)})"
         return "formatting differs"

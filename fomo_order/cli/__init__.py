@@ -4,4 +4,37 @@
 lives in a ``<command>_cmd`` module that registers itself on the app; :mod:`fomo_order.cli.main` imports
 them all and runs the app. Heavy libraries (torch, open_clip, numba, matplotlib, elasticsearch) are
 imported inside the commands that need them, so ``fomo-order --help`` stays instant.
+
+This module stays light: :func:`main` is the console script, so that a Ctrl-C while the CLI's own modules
+load (Typer, rich, the command modules: half a second on a busy machine) is the same one line and exit
+130 as a Ctrl-C later, never a traceback.
 """
+
+from __future__ import annotations
+
+import sys
+
+EXIT_INTERRUPTED = 130  # as fomo_order.errors says; not imported, to keep this module light
+INTERRUPTED = "error: interrupted: nothing was written or replaced"
+
+
+def interrupted() -> None:
+    """The one line and exit code of a Ctrl-C, at any moment."""
+    try:
+        sys.stderr.write(INTERRUPTED + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):  # stderr closed: the exit code still says it
+        pass
+    raise SystemExit(EXIT_INTERRUPTED)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run ``fomo-order``."""
+    try:
+        from fomo_order.cli.main import main as run
+    except KeyboardInterrupt:
+        interrupted()
+    try:
+        run(argv)
+    except KeyboardInterrupt:  # between the command's end and the exit
+        interrupted()

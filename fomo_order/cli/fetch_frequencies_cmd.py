@@ -104,7 +104,7 @@ def fetch_frequencies_command(
     from fomo_order.artifacts.freqs import output_problem, write_freqs
     from fomo_order.catalog import load_catalog
     from fomo_order.cli.progress import reporter as make_reporter
-    from fomo_order.errors import InputError, ParameterError
+    from fomo_order.errors import InputError, Interrupted, ParameterError
     from fomo_order.frequencies import FetchFailed, FetchOptions, fetch_frequencies
 
     selected = dataset_names(datasets)
@@ -149,8 +149,7 @@ def fetch_frequencies_command(
         raise
     except KeyboardInterrupt:
         reporter.finish()
-        console.print("interrupted: the counts fetched so far are cached; rerun the same command to resume")
-        raise
+        raise Interrupted("the counts fetched so far are cached; rerun the same command to resume") from None
     finally:
         reporter.finish()
     write_freqs(out, document, check=check)

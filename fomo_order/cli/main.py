@@ -14,6 +14,7 @@ from fomo_order.cli import (  # noqa: F401
     embed_cmd,
     fetch_frequencies_cmd,
     fif_overrides_cmd,
+    interrupted,
     order_cmd,
     proxy_scores_cmd,
     report_cmd,
@@ -22,7 +23,7 @@ from fomo_order.cli import (  # noqa: F401
     split_cmd,
 )
 from fomo_order.cli.app import app, console, fail
-from fomo_order.errors import EXIT_BAD_INPUT, FomoOrderError
+from fomo_order.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, FomoOrderError
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -35,9 +36,8 @@ def main(argv: list[str] | None = None) -> None:
         code = app(args=argv, prog_name="fomo-order", standalone_mode=False)
     except FomoOrderError as error:  # raised by a command body or the library
         fail(error)
-    except typer.Abort:
-        console.print("interrupted")
-        raise SystemExit(130) from None
+    except typer.Abort:  # Typer's name for a KeyboardInterrupt inside a command
+        interrupted()
     except typer.TyperException as error:  # Typer's parsing errors (its bundled click's exception classes)
         if type(error).__name__ == "NoArgsIsHelpError":  # `fomo-order order` alone: show that command's help
             error.show()
@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> None:
         console.print(Text.assemble(("error: ", "bold red"), error.format_message() + where), soft_wrap=True)
         raise SystemExit(getattr(error, "exit_code", EXIT_BAD_INPUT)) from None
     except KeyboardInterrupt:
-        console.print("interrupted")
-        raise SystemExit(130) from None
+        interrupted()
+    if code == EXIT_INTERRUPTED:  # Typer turns a KeyboardInterrupt inside a command into a silent 130
+        interrupted()
     raise SystemExit(code if isinstance(code, int) else 0)
