@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from fomo_order.testing.standins import ElasticsearchStandIn, Fault, InfinigramStandIn
+from tests.servers import ElasticsearchStandIn, Fault, InfinigramStandIn
 from tests.conftest import DEMO_CATALOG, REPO
 
 pytestmark = pytest.mark.usefixtures("quiet_network_environment")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from fomo_order.testing.standins import ElasticsearchStandIn, es_count
+from tests.servers import ElasticsearchStandIn, es_count
 from tests.conftest import REPO
 
 CONCEPTS = 600

@@ -14,7 +14,7 @@ from fomo_order.errors import InputError, ParameterError
 from fomo_order.frequencies import FetchFailed, FetchOptions, FetchSummary, fetch_frequencies
 from fomo_order.frequencies.infinigram import InfinigramBackend, OperatorWordsInExactCase
 from fomo_order.frequencies.queries import CaseMode
-from fomo_order.testing.standins import Fault, InfinigramStandIn, infinigram_count
+from tests.servers import Fault, InfinigramStandIn, infinigram_count
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from fomo_order.catalog import load_catalog
 from fomo_order.errors import InputError, ParameterError
 from fomo_order.frequencies import FetchFailed, FetchOptions, FetchSummary, fetch_frequencies
 from fomo_order.frequencies.wimbd import CredentialsMissing
-from fomo_order.testing.standins import C4_OTHER_SUBSETS, ElasticsearchStandIn, Fault, es_count
+from tests.servers import C4_OTHER_SUBSETS, ElasticsearchStandIn, Fault, es_count
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import pytest
 
 from fomo_order.frequencies.cache import CACHE_FILE, CountCache
 from fomo_order.frequencies.wimbd import REDACTED
-from fomo_order.testing.standins import ElasticsearchStandIn, Fault, InfinigramStandIn, es_count, infinigram_count
+from tests.servers import ElasticsearchStandIn, Fault, InfinigramStandIn, es_count, infinigram_count
 from tests.conftest import REPO
 
 NAMES = ["apple", "pear", "plum"]
