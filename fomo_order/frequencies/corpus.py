@@ -320,7 +320,6 @@ def _counts_are(request: CountRequest) -> str:
     requires={"corpus": "the corpus source needs at least one corpus file or directory"},
 )
 def count_corpus_source(request: CountRequest) -> Counted:
-
     from fomo_order.frequencies.cache import open_cache
 
     options = request.options
