@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import ElasticsearchStandIn, Fault, InfinigramStandIn
 from tests.conftest import DEMO_CATALOG, REPO
+from tests.servers import ElasticsearchStandIn, Fault, InfinigramStandIn
 
 pytestmark = pytest.mark.usefixtures("quiet_network_environment")
 
@@ -190,8 +190,41 @@ def test_check_with_a_network_source_asks_no_server_and_writes_nothing(run_cli, 
 def test_the_committed_demo_frequencies_are_current(run_cli, monkeypatch: pytest.MonkeyPatch) -> None:
     freqs = REPO / "streams" / "frequencies.json"
     meta = json.loads(freqs.read_text(encoding="utf-8"))
-    assert list(meta)[:5] == ["tool", "version", "command", "argv", "inputs"] and list(meta)[-2:] == ["queries", "counts"]
+    assert list(meta)[:5] == ["tool", "version", "command", "argv", "inputs"]
+    assert list(meta)[-2:] == ["queries", "counts"]
     assert meta["command"] == "fetch-frequencies" and meta["source"] == "wordfreq"
     monkeypatch.chdir(REPO)  # recorded paths are relative to the repository root, as `make streams` ran
     result = run_cli(*meta["argv"], "--check")
     assert result.exit_code == 0, result.output
+
+
+def test_the_api_and_the_cli_write_byte_identical_files(run_cli, tmp_path: Path) -> None:
+    from fomo_order import FetchOptions, fetch_frequencies, load_catalog
+
+    catalog, out = catalog_file(tmp_path, ["apple", "pear", "Apple"]), tmp_path / "cli.json"
+    assert run_cli("fetch-frequencies", catalog, "-o", out, "--source", "wordfreq", "-q").exit_code == 0
+    argv = json.loads(out.read_text(encoding="utf-8"))["argv"]
+    result = fetch_frequencies(load_catalog(catalog), FetchOptions(source="wordfreq"), argv=argv)
+    result.write(tmp_path / "api.json")
+    assert (tmp_path / "api.json").read_bytes() == out.read_bytes()
+    result.write(out, check=True)  # and the API's check agrees with the CLI's file
+
+
+def test_output_dash_writes_the_document_to_standard_output_and_no_file(tmp_path: Path) -> None:
+    from tests.conftest import run_subprocess
+
+    catalog = catalog_file(tmp_path, ["apple", "pear"])
+    work = tmp_path / "work"
+    work.mkdir()
+    piped = run_subprocess("fetch-frequencies", catalog, "-o", "-", "--source", "wordfreq", cwd=work)
+    assert piped.returncode == 0, piped.stderr
+    assert list(work.iterdir()) == []  # no file named "-"
+    document = json.loads(piped.stdout)
+    assert list(document)[:4] == ["tool", "version", "command", "argv"]
+    assert document["argv"][2:4] == ["--output", "-"] and list(document["counts"]) == ["D+++apple", "D+++pear"]
+    assert piped.stderr.startswith("wrote standard output: 2 concepts")
+    quiet = run_subprocess("fetch-frequencies", catalog, "-o", "-", "--source", "wordfreq", "-q", cwd=work)
+    assert quiet.returncode == 0 and quiet.stderr == "" and quiet.stdout == piped.stdout
+    check = run_subprocess("fetch-frequencies", catalog, "-o", "-", "--source", "wordfreq", "--check", cwd=work)
+    assert check.returncode == 2 and check.stderr.count("\n") == 1 and "standard output" in check.stderr
+    assert check.stdout == "" and list(work.iterdir()) == []

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import ElasticsearchStandIn, es_count
 from tests.conftest import REPO
+from tests.servers import ElasticsearchStandIn, es_count
 
 CONCEPTS = 600
 BATCH = 10

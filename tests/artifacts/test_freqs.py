@@ -88,5 +88,5 @@ def test_read_frequencies_dash_is_standard_input(monkeypatch) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO("D+++a: 4\n"))
     assert read_frequencies("-", ["D+++a"]).tolist() == [4.0]
     monkeypatch.setattr("sys.stdin", io.StringIO("D+++b: 4\n"))
-    with pytest.raises(InputError, match="^standard input: counts missing"):
+    with pytest.raises(InputError, match=r"^standard input: counts missing"):
         read_frequencies("-", ["D+++a"])

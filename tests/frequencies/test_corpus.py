@@ -267,3 +267,20 @@ def test_cache_rescans_only_new_or_changed_files_and_missing_phrases(tmp_path: P
     assert "scanned 2 of 2 corpus files" in log and counts == {"D+++apple": 1, "D+++pear": 2, "D+++plum": 1}
     log, counts = run(first, second, catalog_path=bigger)
     assert "scanned 0 of 2 corpus files" in log
+
+
+def test_the_meta_records_corpus_files_as_given_relative_with_their_sha256(tmp_path: Path, monkeypatch) -> None:
+    """A committed FREQS.json names nothing machine-local: no absolute path, even when one was given."""
+    from fomo_order.fileio import sha256_file
+
+    catalog = write_catalog(tmp_path / "catalog.json", ["pear"])
+    (tmp_path / "corpus").mkdir()
+    write_jsonl(tmp_path / "corpus" / "a.jsonl", ["pear"])
+    write_jsonl(tmp_path / "b.jsonl", ["pear pear"])
+    monkeypatch.chdir(tmp_path)
+    freqs, _ = corpus_fetch(catalog, tmp_path / "cache", Path("corpus"), (tmp_path / "b.jsonl").resolve())
+    assert [f["path"] for f in freqs["corpus"]] == ["corpus/a.jsonl", "b.jsonl"]
+    assert [f["sha256"] for f in freqs["corpus"]] == [sha256_file(tmp_path / "corpus" / "a.jsonl"),
+                                                       sha256_file(tmp_path / "b.jsonl")]
+    assert str(tmp_path) not in json.dumps({k: v for k, v in freqs.items() if k != "inputs"})
+    assert freqs["counts"] == {"D+++pear": 2}

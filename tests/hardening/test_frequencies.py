@@ -19,8 +19,8 @@ import pytest
 
 from fomo_order.frequencies.cache import CACHE_FILE, CountCache
 from fomo_order.frequencies.wimbd import REDACTED
-from tests.servers import ElasticsearchStandIn, Fault, InfinigramStandIn, es_count, infinigram_count
 from tests.conftest import REPO
+from tests.servers import ElasticsearchStandIn, Fault, InfinigramStandIn, es_count, infinigram_count
 
 NAMES = ["apple", "pear", "plum"]
 KEY = "k3y-SECRET-7f1e2d9c4b"  # the key the stand-in expects
