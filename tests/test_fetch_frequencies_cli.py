@@ -228,3 +228,20 @@ def test_output_dash_writes_the_document_to_standard_output_and_no_file(tmp_path
     check = run_subprocess("fetch-frequencies", catalog, "-o", "-", "--source", "wordfreq", "--check", cwd=work)
     assert check.returncode == 2 and check.stderr.count("\n") == 1 and "standard output" in check.stderr
     assert check.stdout == "" and list(work.iterdir()) == []
+
+
+def test_an_unreachable_server_is_one_retry_note_and_one_short_error_line(run_cli, tmp_path: Path) -> None:
+    with InfinigramStandIn() as gone:
+        url = gone.url  # a loopback port that refuses connections once the server is stopped
+    out = tmp_path / "freqs.json"
+    names = [f"thing {i}" for i in range(12)]
+    result = run_cli("fetch-frequencies", catalog_file(tmp_path, names), "-o", out, "--source", "infinigram",
+                     "--api-url", url, "--tries", 3, "--concurrency", 1, "--cache-dir", tmp_path / "cache")
+    assert result.exit_code == 3
+    lines = result.stderr.rstrip().splitlines()
+    assert len(lines) == 2, result.stderr  # one note for the one cause, then the error
+    assert "connection failed" in lines[0] and "retrying" in lines[0]
+    error = lines[1]
+    assert error.startswith("error: 12 of 12 queries have no count (stopped early: 3 requests in a row failed")
+    assert f"rerun the same command once {url} answers" in error and len(error) < 300
+    assert "HTTPConnection(" not in result.stderr and not out.exists()
