@@ -1,6 +1,6 @@
 """fetch-frequencies --source wimbd vs WIMBD-style sequential ``_count`` calls, same stand-in, same run.
 
-A loopback stand-in Elasticsearch 8 (``fomo_order.testing.standins``, in a process of its own) answers every
+A loopback stand-in Elasticsearch 8 (``tests/servers.py``, in a process of its own) answers every
 request after a fixed latency (default 20 ms, a nearby cloud region). The tool runs as users run it (the
 CLI in a subprocess, interpreter start included) on all 18,381 FoMo-in-Flux class names; the baseline is
 WIMBD's ``count_documents_containing_phrases``: one ``es.count`` per phrase, one after the other, with the
@@ -28,7 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from fomo_order.testing.standins import ElasticsearchStandIn, es_count  # noqa: E402
+from tests.servers import ElasticsearchStandIn, es_count  # noqa: E402
 
 LISTS = REPO.parent / "shared" / "fif" / "datasets"
 

@@ -28,6 +28,8 @@ _EXPORTS = {
     "concept_id": "fomo_order.catalog",
     # frequencies and embeddings (the orderings' inputs)
     "fetch_frequencies": "fomo_order.frequencies",
+    "FetchOptions": "fomo_order.frequencies",
+    "Frequencies": "fomo_order.frequencies",
     "EmbedSettings": "fomo_order.embed",
     "embed": "fomo_order.embed",
     "proxy_scores": "fomo_order.scores",
@@ -48,9 +50,7 @@ _EXPORTS = {
     "reversed_stream": "fomo_order.artifacts.streams",
     "read_scores": "fomo_order.artifacts.scores",
     "write_scores": "fomo_order.artifacts.scores",
-    "read_counts": "fomo_order.artifacts.freqs",
-    "read_freqs": "fomo_order.artifacts.freqs",
-    "write_freqs": "fomo_order.artifacts.freqs",
+    "read_frequencies": "fomo_order.artifacts.freqs",
     "embeddings_for": "fomo_order.artifacts.embeddings",
     "write_embeddings": "fomo_order.artifacts.embeddings",
     # choices and errors

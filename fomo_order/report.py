@@ -151,9 +151,9 @@ def compare_streams(
         concepts = read_stream(stream_file)
         counts = embedded = None
         if frequencies is not None:
-            from fomo_order.artifacts.freqs import read_counts
+            from fomo_order.artifacts.freqs import read_frequencies
 
-            counts = read_counts(frequencies, concepts)
+            counts = read_frequencies(frequencies, concepts)
         if embeddings is not None:
             from fomo_order.artifacts.embeddings import embeddings_for
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from fomo_order.testing.standins import ElasticsearchStandIn, Fault, InfinigramStandIn
 from tests.conftest import DEMO_CATALOG, REPO
+from tests.servers import ElasticsearchStandIn, Fault, InfinigramStandIn
 
 pytestmark = pytest.mark.usefixtures("quiet_network_environment")
 
@@ -96,7 +96,7 @@ def test_a_server_refusing_the_run_is_exit_2_in_its_own_words(run_cli, es, tmp_p
     assert not out.exists()
 
 
-def test_missing_counts_are_exit_3_listing_the_first_ten(run_cli, es, tmp_path: Path) -> None:
+def test_missing_counts_of_one_cause_are_exit_3_with_one_note_and_one_error_line(run_cli, es, tmp_path: Path) -> None:
     out = tmp_path / "freqs.json"
     es.inject(Fault("500"), Fault("500"))
     names = [f"thing {i}" for i in range(14)]
@@ -104,10 +104,28 @@ def test_missing_counts_are_exit_3_listing_the_first_ten(run_cli, es, tmp_path: 
                      "--tries", 2, "--concurrency", 1)
     assert result.exit_code == 3
     lines = result.stderr.strip().splitlines()
-    listed = [i for i, line in enumerate(lines) if line.startswith("  no count for 'thing")]
-    assert len(listed) == 10 and lines[listed[-1] + 1] == "  ... and 4 more"
-    assert lines[-1].startswith("error: 14 of 14 queries have no count") and "rerun the same command" in lines[-1]
-    assert "retrying 14 queries" in result.stderr  # the reporter's notes reach stderr (not a terminal)
+    assert len(lines) == 2, result.stderr  # the retry note (the reporter's notes reach stderr), then the error
+    assert "HTTP 500" in lines[0] and "retrying 14 queries" in lines[0]
+    assert lines[-1].startswith("error: 14 of 14 queries have no count (first: 'thing 0': HTTP 500")
+    assert "gave up after 2 tries" in lines[-1] and "rerun the same command" in lines[-1]
+    assert not out.exists()
+
+
+def test_missing_counts_of_several_causes_list_one_line_per_cause(run_cli, es, tmp_path: Path) -> None:
+    out = tmp_path / "freqs.json"
+    es.inject(Fault("500"), Fault("503"))  # batch 1 and batch 2 fail, each once and for good (--tries 1)
+    names = [f"thing {i}" for i in range(14)]
+    result = run_cli("fetch-frequencies", catalog_file(tmp_path, names), "-o", out, "--es-url", es.url,
+                     "--tries", 1, "--concurrency", 1, "--batch-size", 5)
+    assert result.exit_code == 3
+    lines = result.stderr.rstrip().splitlines()
+    causes = [line for line in lines if line.startswith("  no count for 5 queries")]
+    assert len(causes) == 2 and "(first: 'thing 0'): HTTP 500" in causes[0] and "HTTP 503" in causes[1]
+    assert lines[-1].startswith("error: 10 of 14 queries have no count") and len(lines) == 3
+    es.inject(Fault("500"), Fault("503"))
+    quiet = run_cli("fetch-frequencies", catalog_file(tmp_path, names), "-o", out, "--es-url", es.url,
+                    "--tries", 1, "--concurrency", 1, "--batch-size", 5, "--cache-dir", tmp_path / "c2", "-q")
+    assert quiet.exit_code == 3 and one_line_error(quiet).startswith("error: 10 of 14 queries have no count")
     assert not out.exists()
 
 
@@ -137,8 +155,8 @@ def test_meta_records_the_command_line_that_remakes_and_checks_it(run_cli, es, t
     result = run_cli("fetch-frequencies", catalog, "-o", out, "--es-url", es.url, "--cache-dir", cache,
                      "--batch-size", 50, "--refresh", "--quiet")
     assert result.exit_code == 0, result.output
-    meta = json.loads(out.read_text(encoding="utf-8"))["meta"]
-    assert list(meta)[:5] == ["tool", "version", "command", "argv", "inputs"]
+    meta = json.loads(out.read_text(encoding="utf-8"))
+    assert list(meta)[:5] == ["tool", "version", "command", "argv", "inputs"] and "meta" not in meta
     assert meta["command"] == "fetch-frequencies"
     assert meta["argv"] == ["fetch-frequencies", str(catalog), "--output", str(out), "--es-url", es.url,
                             "--batch-size", "50", "--cache-dir", str(cache)]  # no --refresh, --quiet: same output
@@ -171,8 +189,59 @@ def test_check_with_a_network_source_asks_no_server_and_writes_nothing(run_cli, 
 
 def test_the_committed_demo_frequencies_are_current(run_cli, monkeypatch: pytest.MonkeyPatch) -> None:
     freqs = REPO / "streams" / "frequencies.json"
-    meta = json.loads(freqs.read_text(encoding="utf-8"))["meta"]
+    meta = json.loads(freqs.read_text(encoding="utf-8"))
+    assert list(meta)[:5] == ["tool", "version", "command", "argv", "inputs"]
+    assert list(meta)[-2:] == ["queries", "counts"]
     assert meta["command"] == "fetch-frequencies" and meta["source"] == "wordfreq"
     monkeypatch.chdir(REPO)  # recorded paths are relative to the repository root, as `make streams` ran
     result = run_cli(*meta["argv"], "--check")
     assert result.exit_code == 0, result.output
+
+
+def test_the_api_and_the_cli_write_byte_identical_files(run_cli, tmp_path: Path) -> None:
+    from fomo_order import FetchOptions, fetch_frequencies, load_catalog
+
+    catalog, out = catalog_file(tmp_path, ["apple", "pear", "Apple"]), tmp_path / "cli.json"
+    assert run_cli("fetch-frequencies", catalog, "-o", out, "--source", "wordfreq", "-q").exit_code == 0
+    argv = json.loads(out.read_text(encoding="utf-8"))["argv"]
+    result = fetch_frequencies(load_catalog(catalog), FetchOptions(source="wordfreq"), argv=argv)
+    result.write(tmp_path / "api.json")
+    assert (tmp_path / "api.json").read_bytes() == out.read_bytes()
+    result.write(out, check=True)  # and the API's check agrees with the CLI's file
+
+
+def test_output_dash_writes_the_document_to_standard_output_and_no_file(tmp_path: Path) -> None:
+    from tests.conftest import run_subprocess
+
+    catalog = catalog_file(tmp_path, ["apple", "pear"])
+    work = tmp_path / "work"
+    work.mkdir()
+    piped = run_subprocess("fetch-frequencies", catalog, "-o", "-", "--source", "wordfreq", cwd=work)
+    assert piped.returncode == 0, piped.stderr
+    assert list(work.iterdir()) == []  # no file named "-"
+    document = json.loads(piped.stdout)
+    assert list(document)[:4] == ["tool", "version", "command", "argv"]
+    assert document["argv"][2:4] == ["--output", "-"] and list(document["counts"]) == ["D+++apple", "D+++pear"]
+    assert piped.stderr.startswith("wrote standard output: 2 concepts")
+    quiet = run_subprocess("fetch-frequencies", catalog, "-o", "-", "--source", "wordfreq", "-q", cwd=work)
+    assert quiet.returncode == 0 and quiet.stderr == "" and quiet.stdout == piped.stdout
+    check = run_subprocess("fetch-frequencies", catalog, "-o", "-", "--source", "wordfreq", "--check", cwd=work)
+    assert check.returncode == 2 and check.stderr.count("\n") == 1 and "standard output" in check.stderr
+    assert check.stdout == "" and list(work.iterdir()) == []
+
+
+def test_an_unreachable_server_is_one_retry_note_and_one_short_error_line(run_cli, tmp_path: Path) -> None:
+    with InfinigramStandIn() as gone:
+        url = gone.url  # a loopback port that refuses connections once the server is stopped
+    out = tmp_path / "freqs.json"
+    names = [f"thing {i}" for i in range(12)]
+    result = run_cli("fetch-frequencies", catalog_file(tmp_path, names), "-o", out, "--source", "infinigram",
+                     "--api-url", url, "--tries", 3, "--concurrency", 1, "--cache-dir", tmp_path / "cache")
+    assert result.exit_code == 3
+    lines = result.stderr.rstrip().splitlines()
+    assert len(lines) == 2, result.stderr  # one note for the one cause, then the error
+    assert "connection failed" in lines[0] and "retrying" in lines[0]
+    error = lines[1]
+    assert error.startswith("error: 12 of 12 queries have no count (stopped early: 3 requests in a row failed")
+    assert f"rerun the same command once {url} answers" in error and len(error) < 300
+    assert "HTTPConnection(" not in result.stderr and not out.exists()

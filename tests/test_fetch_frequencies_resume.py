@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from fomo_order.testing.standins import ElasticsearchStandIn, es_count
 from tests.conftest import REPO
+from tests.servers import ElasticsearchStandIn, es_count
 
 CONCEPTS = 600
 BATCH = 10
@@ -84,5 +84,5 @@ def test_killed_run_resumes_asking_only_for_what_is_missing(tmp_path: Path, stop
         assert fresh.wait(timeout=120) == 0
         documents = [json.loads(path.read_text(encoding="utf-8")) for path in (fresh_out, out)]
         for document in documents:
-            document["meta"].pop("argv")
+            document.pop("argv")
         assert documents[0] == documents[1]

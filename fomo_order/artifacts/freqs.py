@@ -1,11 +1,15 @@
 """FREQS.json, what ``fetch-frequencies`` writes and the frequency ordering and ``report`` read.
 
-``{"meta": {...}, "queries": {concept id: query}, "counts": {concept id: integer}}``, both maps in catalog
-order. ``meta`` has the one meta shape of every artifact (:func:`fomo_order.artifacts.meta.make_meta`:
-``tool``, ``version``, ``command``, ``argv``, ``inputs``), then says where the counts come from and what
-they count (``source``, ``index``, ``count``, ``counts_are``, the source's own facts, ``query_templates``,
-``query_overrides``, ``concepts``, ``distinct_queries``). The bytes depend only on the inputs and the
-counts, never on the order answers arrived in. Readers also take a plain JSON/YAML map concept id -> count.
+One flat JSON object: first the meta keys every artifact starts with (:func:`fomo_order.artifacts.meta.make_meta`:
+``tool``, ``version``, ``command``, ``argv``, ``inputs``, as in stream metas), then where the counts come from
+and what they count (``source``, ``index``, ``count``, ``counts_are``, the source's own facts,
+``query_templates``, ``query_overrides``, ``concepts``, ``distinct_queries``), then ``queries`` (concept id ->
+query) and ``counts`` (concept id -> integer), both in catalog order. The bytes depend only on the inputs and
+the counts, never on the order answers arrived in. (Earlier files kept the meta under ``"meta"``;
+:func:`read_frequencies` still reads their counts, which sit at the same place.)
+
+:func:`read_frequencies` is the one reader: it also takes a plain JSON/YAML map concept id -> count, and
+``-`` for standard input.
 
 A count is a non-negative integer below 2^63 (:func:`count_problem`), wherever it comes from: a server, the
 count cache or a file. Nothing else is ever written as one.
@@ -13,8 +17,10 @@ count cache or a file. Nothing else is ever written as one.
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,7 +29,7 @@ import numpy as np
 
 from fomo_order.artifacts.per_concept import concept_values
 from fomo_order.errors import InputError
-from fomo_order.fileio import atomic_path, check_texts, dumps_json, read_mapping_file
+from fomo_order.fileio import read_mapping_file
 
 # Counts are stored as SQLite integers (signed 64-bit) and read as exact integers: 2^63 and above do not fit.
 COUNT_LIMIT = 2**63
@@ -58,12 +64,19 @@ def _short_repr(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+DOCUMENT_MAPS = ("queries", "counts")  # the keys after the meta, in this order
+STDIN = "-"
+
+
 def freqs_document(meta: Mapping[str, Any], queries: Mapping[str, str], counts: Mapping[str, int]) -> dict[str, Any]:
-    """The document, counts in the order of ``queries`` (catalog order).
+    """The document: ``meta``'s keys, then ``queries`` and ``counts``, counts in the order of ``queries``.
 
     Integral floats become ints; anything else that is not a count is a ValueError (callers check counts
     where they enter: this is the last guard before a file holds them).
     """
+    clash = [key for key in DOCUMENT_MAPS if key in meta]
+    if clash:
+        raise ValueError(f"meta key {clash[0]!r} would hide the document's own {clash[0]!r}")
     checked: dict[str, int] = {}
     for cid in queries:
         value = counts[cid]
@@ -73,34 +86,15 @@ def freqs_document(meta: Mapping[str, Any], queries: Mapping[str, str], counts: 
         if problem:
             raise ValueError(f"count of {cid!r} {problem}")
         checked[cid] = value
-    return {"meta": dict(meta), "queries": dict(queries), "counts": checked}
-
-
-def write_freqs(path: str | Path, document: Mapping[str, Any], check: bool = False) -> None:
-    """Write ``document`` to ``path`` atomically; with ``check``, write nothing and raise CheckFailed
-    (exit 1) when ``path`` is missing or differs from it.
-
-    A failed write (disk full, file too large, no permission, ``path`` a directory) is an InputError naming
-    ``path``, and leaves neither a temporary file nor a changed ``path``.
-    """
-    path = Path(path)
-    text = dumps_json(document)
-    if check:
-        check_texts({path: text})
-        return
-    data = text.encode("utf-8")
-    try:
-        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-    except OSError as exc:
-        raise InputError(path, f"cannot write: {exc.strerror or exc}") from None
+    return {**meta, "queries": dict(queries), "counts": checked}
 
 
 def output_problem(path: str | Path) -> str | None:
     """Why ``path`` cannot be written, when that can be told before the work (a directory, a parent that is a
-    file or not writable); None when it looks writable. Disk space is only known by writing."""
+    file or not writable); None when it looks writable (and for ``-``, standard output). Disk space is only
+    known by writing."""
+    if str(path) == STDIN:
+        return None
     path = Path(path)
     if path.is_dir():
         return "is a directory, expected a file"
@@ -117,17 +111,15 @@ def output_problem(path: str | Path) -> str | None:
     return None
 
 
-def read_freqs(path: str | Path) -> dict[str, Any]:
-    """The whole document (``meta``, ``queries``, ``counts``) as written."""
-    data = read_mapping_file(path)
-    if not isinstance(data, dict) or not isinstance(data.get("counts"), dict):
-        raise InputError(path, "expected a FREQS.json document with a 'counts' map")
-    return data
+def read_frequencies(path: str | Path, concept_ids: Sequence[str]) -> np.ndarray:
+    """Every concept's count, in the order of ``concept_ids`` (catalog order), as float64.
 
-
-def read_counts(path: str | Path, concept_ids: Sequence[str]) -> np.ndarray:
-    """Every concept's count from a FREQS.json (its ``"counts"``) or a plain JSON/YAML map, in the given order."""
-    data = read_mapping_file(path)
+    ``path`` is a FREQS.json (its ``"counts"``) or a plain JSON/YAML map concept id -> count; ``-`` reads
+    standard input. Concepts in the file but not in ``concept_ids`` are ignored; a missing concept, or a
+    value that is not a count, is an InputError naming the file.
+    """
+    data = _read_stdin() if str(path) == STDIN else read_mapping_file(path)
+    where = "standard input" if str(path) == STDIN else path
     if isinstance(data, dict) and isinstance(data.get("counts"), dict):
         data = data["counts"]
     if isinstance(data, dict):
@@ -135,8 +127,26 @@ def read_counts(path: str | Path, concept_ids: Sequence[str]) -> np.ndarray:
             value = data.get(cid)
             if isinstance(value, float) and math.isfinite(value):
                 if not value.is_integer():
-                    raise InputError(path, f"count of {cid!r} is not a whole number: {value!r}")
+                    raise InputError(where, f"count of {cid!r} is not a whole number: {value!r}")
                 value = int(value)
             if isinstance(value, int) and not isinstance(value, bool) and count_problem(value):
-                raise InputError(path, f"count of {cid!r} {count_problem(value)}")
-    return concept_values(path, data, concept_ids, "count", non_negative=True)
+                raise InputError(where, f"count of {cid!r} {count_problem(value)}")
+    return concept_values(where, data, concept_ids, "count", non_negative=True)
+
+
+def _read_stdin() -> Any:
+    """Standard input as JSON, else YAML (a plain map), with errors naming standard input."""
+    import yaml
+
+    try:
+        text = sys.stdin.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError("standard input", f"unreadable: {exc}") from None
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, RecursionError, ValueError):
+        pass
+    try:
+        return yaml.safe_load(text)
+    except (yaml.YAMLError, RecursionError, ValueError) as exc:
+        raise InputError("standard input", f"neither JSON nor YAML: {str(exc).splitlines()[0][:120]}") from None

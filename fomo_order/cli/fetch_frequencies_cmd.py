@@ -25,7 +25,7 @@ HINTS = {
 def fetch_frequencies_command(
     ctx: typer.Context,
     catalog: CatalogArgument,
-    out: Annotated[Path, output("FREQS.json to write (meta, queries, counts).")],
+    out: Annotated[Path, output("FREQS.json to write (meta, queries, counts); - writes it to standard output.")],
     source: Annotated[
         Source,
         typer.Option(help="wimbd (the paper's: WIMBD Elasticsearch, c4), infinigram, corpus (local files), wordfreq."),
@@ -93,7 +93,7 @@ def fetch_frequencies_command(
         ),
     ] = False,
     quiet: Annotated[
-        bool, flag("--quiet", "-q", help="No progress bar, notes or summary line; errors only.")
+        bool, flag("--quiet", "-q", help="No progress bar, retry notes, failure list or summary line; errors only.")
     ] = False,
 ) -> None:
     """Count how often each concept's query occurs (the paper: C4 documents, via WIMBD) and write FREQS.json.
@@ -101,14 +101,13 @@ def fetch_frequencies_command(
     Counts are cached as they arrive; an interrupted or partly failed run is resumed by running the same
     command again. Exit 3 when some queries have no count (nothing written; the rest is cached).
     """
-    from fomo_order.artifacts.freqs import output_problem, write_freqs
+    from fomo_order.artifacts.freqs import output_problem
     from fomo_order.catalog import load_catalog
     from fomo_order.cli.progress import reporter as make_reporter
     from fomo_order.errors import InputError, Interrupted, ParameterError
     from fomo_order.frequencies import FetchFailed, FetchOptions, fetch_frequencies
 
-    selected = dataset_names(datasets)
-    loaded = load_catalog(catalog, datasets=selected)
+    loaded = load_catalog(catalog, datasets=dataset_names(datasets))
     # Say before a long fetch, not after it, that OUT cannot be written (a directory, a read-only place).
     problem = None if check else output_problem(out)
     if problem:
@@ -135,34 +134,48 @@ def fetch_frequencies_command(
     # A password in --es-url stays out of the meta (a check asks no server; a rerun gives it again).
     argv = [redact_url(arg) if opt == "--es-url" else arg for opt, arg in zip(["", *argv[:-1]], argv, strict=True)]
     try:
-        document, summary = fetch_frequencies(loaded, options, reporter, argv=argv, offline=check)
+        result = fetch_frequencies(loaded, options, reporter, argv=argv, offline=check)
     except ParameterError as error:
         hint = HINTS.get(type(error))
         if hint:
             raise ParameterError(error.parameter, f"{error.problem}; {hint}") from None
         raise
     except FetchFailed as failure:
-        for query, why in list(failure.failed.items())[:10]:
-            console.print(f"  no count for {query!r}: {why}", markup=False, highlight=False)
-        if len(failure.failed) > 10:
-            console.print(f"  ... and {len(failure.failed) - 10} more", markup=False)
+        if not quiet:
+            _print_causes(failure.failed)
         raise
     except KeyboardInterrupt:
         reporter.finish()
         raise Interrupted("the counts fetched so far are cached; rerun the same command to resume") from None
     finally:
         reporter.finish()
-    write_freqs(out, document, check=check)
+    result.write(out, check=check)
     if quiet:
         return
+    summary = result.summary
     origin = f"{summary.from_cache} from cache, {summary.fetched} counted"
     if summary.requests:
         origin += f" in {summary.requests} requests"
     notes = "".join(f"; {note}" for note in summary.notes)
-    done = f"{out} is current" if check else f"wrote {out}"
+    where = "standard output" if str(out) == "-" else str(out)
+    done = f"{where} is current" if check else f"wrote {where}"
     console.print(
         f"{done}: {summary.concepts} concepts, {summary.distinct_queries} distinct queries "
         f"({origin}){notes}",
         markup=False,
         highlight=False,
     )
+
+
+def _print_causes(failed: dict[str, str], shown: int = 10) -> None:
+    """One line per cause, where the queries failed for more than one (the error line names the first)."""
+    from fomo_order.frequencies.remote import failure_causes
+
+    causes = failure_causes(failed)
+    if len(causes) < 2:
+        return
+    for why, queries in list(causes.items())[:shown]:
+        console.print(f"  no count for {len(queries)} queries (first: {queries[0]!r}): {why}",
+                      markup=False, highlight=False)
+    if len(causes) > shown:
+        console.print(f"  ... and {len(causes) - shown} more causes", markup=False)

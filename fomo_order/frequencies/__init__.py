@@ -7,7 +7,7 @@ offline estimate, not C4). See :func:`fetch_frequencies`; the FREQS.json format 
 :mod:`fomo_order.artifacts.freqs`.
 """
 
-from fomo_order.frequencies.fetch import FetchFailed, FetchOptions, FetchSummary, fetch_frequencies
+from fomo_order.frequencies.fetch import FetchFailed, FetchOptions, FetchSummary, Frequencies, fetch_frequencies
 from fomo_order.frequencies.queries import CaseMode, build_queries, load_query_overrides, render_query
 from fomo_order.frequencies.sources import SOURCES, CountKind, FrequencySource, Source, get_source, register
 
@@ -24,6 +24,7 @@ __all__ = [
     "FetchFailed",
     "FetchOptions",
     "FetchSummary",
+    "Frequencies",
     "FrequencySource",
     "Source",
     "build_queries",

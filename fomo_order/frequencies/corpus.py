@@ -11,7 +11,8 @@ pass over the text (``matching``: a multi-pattern search over tokens, like Aho-C
 normalized text, in a numba kernel).
 
 Each finished file's counts go to the cache at once, keyed by the file's path, size and modification
-time: a rerun scans only files (and phrases) not yet counted.
+time: a rerun scans only files (and phrases) not yet counted. The meta records each file as given
+(relative; an absolute path relative to the current directory) with its sha256, never an absolute path.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import gzip
 import json
 import multiprocessing
+import os
 import signal
 import zlib
 from collections.abc import Callable, Iterator, Sequence
@@ -28,6 +30,7 @@ from pathlib import Path
 from queue import Empty
 
 from fomo_order.errors import InputError, ParameterError
+from fomo_order.fileio import sha256_file
 from fomo_order.frequencies.analyzer import normalize_texts
 from fomo_order.frequencies.cache import CountCache
 from fomo_order.frequencies.matching import PhraseCounter
@@ -79,6 +82,17 @@ def corpus_files(paths: Sequence[str | Path]) -> list[Path]:
     if not unique:
         raise InputError(paths[0], "no corpus files found")
     return unique
+
+
+def recorded_path(path: Path) -> str:
+    """A corpus file as the meta records it: as given, relative; an absolute path relative to the current
+    directory, so that a committed FREQS.json names nothing machine-local (its sha256 says which file)."""
+    if not path.is_absolute():
+        return path.as_posix()
+    try:
+        return Path(os.path.relpath(path)).as_posix()
+    except ValueError:  # another drive (Windows): no relative path exists
+        return path.name
 
 
 def is_json_lines(path: Path) -> bool:
@@ -201,7 +215,9 @@ def count_corpus(
 
     totals = {q: sum(file_counts[q] for file_counts in known) for q in unique}
     described = [
-        {"path": str(path), "bytes": path.stat().st_size, "documents": sizes[i][0]} for i, path in enumerate(files)
+        {"path": recorded_path(path), "sha256": sha256_file(path), "bytes": path.stat().st_size,
+         "documents": sizes[i][0]}
+        for i, path in enumerate(files)
     ]
     return CorpusCounts(
         counts=totals,
@@ -304,8 +320,6 @@ def _counts_are(request: CountRequest) -> str:
     requires={"corpus": "the corpus source needs at least one corpus file or directory"},
 )
 def count_corpus_source(request: CountRequest) -> Counted:
-    import os
-
     from fomo_order.frequencies.cache import open_cache
 
     options = request.options

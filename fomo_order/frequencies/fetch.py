@@ -1,9 +1,10 @@
-"""The count of every concept's query from one registered source, as a FREQS.json document.
+"""The count of every concept's query from one registered source: a :class:`Frequencies` result.
 
 :func:`fetch_frequencies` checks the options against the source's declaration (``sources.SOURCES``),
 builds the queries, asks the source's counting function for the distinct ones and writes the meta from
-what the source declares; it does not know which source it runs. The document's format, writer and
-reader are :mod:`fomo_order.artifacts.freqs`.
+what the source declares; it does not know which source it runs. ``result.write(path)`` writes FREQS.json
+through the one artifact writer (:mod:`fomo_order.artifacts.result`); the format and its reader are
+:mod:`fomo_order.artifacts.freqs`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from fomo_order.artifacts.freqs import count_problem, freqs_document
 from fomo_order.artifacts.meta import input_record, make_meta
+from fomo_order.artifacts.result import Written
 from fomo_order.catalog import Catalog
 from fomo_order.errors import ParameterError
 from fomo_order.frequencies.queries import CaseMode, build_queries, load_query_overrides, query_templates
@@ -26,7 +28,7 @@ COMMAND = "fetch-frequencies"
 DEFAULT_BATCH_SIZE = 100
 MAX_TIMEOUT = 86_400.0  # a day: anything longer is a mistake (and sockets refuse huge timeouts)
 
-__all__ = ["COMMAND", "FetchFailed", "FetchOptions", "FetchSummary", "fetch_frequencies"]
+__all__ = ["COMMAND", "FetchFailed", "FetchOptions", "FetchSummary", "Frequencies", "fetch_frequencies"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,35 @@ class FetchSummary:
     notes: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Frequencies(Written):
+    """Every concept's query and count, and the meta that says where the counts come from.
+
+    ``result.write(path, check=False)`` writes FREQS.json (``-``: to standard output);
+    :meth:`document` is its content. ``summary`` tells how the run went (not part of the file).
+    """
+
+    meta: dict[str, Any]
+    queries: dict[str, str]  # concept id -> query, catalog order
+    counts: dict[str, int]  # concept id -> count, catalog order
+    summary: FetchSummary = field(default_factory=FetchSummary, compare=False)
+
+    def document(self) -> dict[str, Any]:
+        """The FREQS.json object: the meta's keys, then ``queries`` and ``counts``."""
+        return freqs_document(self.meta, self.queries, self.counts)
+
+    def files(self, path: Path) -> dict[Path, bytes]:
+        from fomo_order.fileio import dumps_json
+
+        return {Path(path): dumps_json(self.document()).encode("utf-8")}
+
+    def __repr__(self) -> str:
+        return (
+            f"Frequencies(source={self.meta.get('source')!r}, count={self.meta.get('count')!r}, "
+            f"concepts={len(self.counts)}, distinct_queries={self.meta.get('distinct_queries')})"
+        )
+
+
 def fetch_frequencies(
     catalog: Catalog,
     options: FetchOptions | None = None,
@@ -69,8 +100,8 @@ def fetch_frequencies(
     *,
     argv: list[str] | None = None,
     offline: bool = False,
-) -> tuple[dict[str, Any], FetchSummary]:
-    """Count every concept's query; return the FREQS.json document and a summary of the run.
+) -> Frequencies:
+    """Count every concept's query; the result writes FREQS.json (``.write(path)``) and has a ``summary``.
 
     ``argv`` is recorded in the meta (the command line that remakes the file; None from Python).
     ``offline``: ask no server; network sources answer from the cache only (what the CLI's check does), local
@@ -119,7 +150,8 @@ def fetch_frequencies(
         concepts=len(queries),
         distinct_queries=len(distinct),
     )
-    counts = {concept: counted.counts[query] for concept, query in queries.items()}
+    # freqs_document is the last guard (integral floats become ints); the result keeps what it checked.
+    document = freqs_document(meta, queries, {concept: counted.counts[query] for concept, query in queries.items()})
     summary = FetchSummary(
         concepts=len(queries),
         distinct_queries=len(distinct),
@@ -128,7 +160,7 @@ def fetch_frequencies(
         requests=counted.requests,
         notes=request.notes,
     )
-    return freqs_document(meta, queries, counts), summary
+    return Frequencies(meta=meta, queries=document["queries"], counts=document["counts"], summary=summary)
 
 
 def _check_options(options: FetchOptions, source: str, offline: bool) -> None:

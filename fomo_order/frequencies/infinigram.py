@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -208,8 +209,10 @@ def _cause(exc: BaseException) -> BaseException:
 def _reason(exc: BaseException) -> str:
     """The innermost cause of a requests/urllib3 error, on one line (not the wrappers around it)."""
     cause = _cause(exc)
-    text = str(cause) or type(cause).__name__
-    return " ".join(text.split())[:300]
+    text = " ".join((str(cause) or type(cause).__name__).split())
+    # urllib3 prefixes its own connection object ("HTTPSConnection(host='h', port=443): "): not the cause.
+    text = re.sub(r"^\w*Connection(Pool)?\([^)]*\):\s*", "", text)
+    return text[:300]
 
 
 def _excerpt(body: bytes) -> str:

@@ -91,86 +91,110 @@ def fetch_remote(
     unique = list(dict.fromkeys(queries))
     cached = {} if refresh else cache.get_counts(backend.cache_source, backend.index, backend.count_kind, unique)
     missing = [q for q in unique if q not in cached]
-    counts = dict(cached)
-    report = FetchReport(counts=counts, failed={}, from_cache=len(cached), fetched=0, requests=0)
+    report = FetchReport(counts=dict(cached), failed={}, from_cache=len(cached), fetched=0, requests=0)
     if offline:
         report.failed.update((query, NOT_CACHED) for query in missing)
         return report
     if not missing:
         return report
     batches = [missing[start : start + batch_size] for start in range(0, len(missing), batch_size)]
-    events: queue.Queue = queue.Queue()
-    stop = threading.Event()
-    request_lock = threading.Lock()
-    requests = [0]
-
-    def count_with_tally(phrases: Sequence[str]) -> BatchOutcome:
-        with request_lock:
-            requests[0] += 1
-        outcome = backend.count(phrases)
-        with request_lock:
-            requests[0] += outcome.extra_requests
-        return outcome
-
-    def work(phrases: list[str]) -> None:
-        rng = random.Random()
-        try:
-            _run_batch(phrases, count_with_tally, policy, stop, events, rng)
-        except BaseException as exc:  # a bug, not a server failure: hand it to the calling thread
-            events.put(("crash", exc))
-        finally:
-            events.put(("end", None))
-
+    run = _Run(backend, cache, report, reporter)
     reporter.start(len(unique), f"counting {len(missing)} queries ({backend.endpoint})", "queries")
     reporter.advance(len(cached))
-    successes = 0
-    batches_given_up_in_a_row = 0
     pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="fetch-frequencies")
     try:
         for batch in batches:
-            pool.submit(work, batch)
+            pool.submit(run.work, batch, policy)
         ended = 0
         while ended < len(batches):
-            kind, payload = events.get()
+            kind, payload = run.events.get()
             if kind == "end":
                 ended += 1
-            elif kind == "counts":
-                cache.put_counts(backend.cache_source, backend.index, backend.count_kind, payload)
-                counts.update(payload)
-                report.fetched += len(payload)
-                successes += len(payload)
-                batches_given_up_in_a_row = 0
-                reporter.advance(len(payload))
-            elif kind == "failed":
-                if successes == 0 and not cached:
-                    # Refused before anything succeeded: the trouble is the run (index, rights), not a query.
-                    raise InputError(backend.endpoint, next(iter(payload.values())))
-                report.failed.update(payload)
-                reporter.advance(len(payload))
-            elif kind == "gave-up":
-                report.failed.update(payload)
-                reporter.advance(len(payload))
-                batches_given_up_in_a_row += 1
-                if batches_given_up_in_a_row >= GIVE_UP_AFTER_FAILED_BATCHES and not stop.is_set():
-                    problem = next(iter(payload.values()))
-                    report.stopped_early = f"{batches_given_up_in_a_row} requests in a row failed: {problem}"
-                    stop.set()
-            elif kind == "retrying":
-                reporter.note(payload)
-            elif kind == "fatal":
-                raise InputError(backend.endpoint, payload)
-            elif kind == "crash":
-                raise payload
+            else:
+                run.handle(kind, payload)
     finally:
-        stop.set()
+        run.stop.set()
         pool.shutdown(wait=False, cancel_futures=True)
-        _keep_what_arrived(events, cache, backend, counts)
-        report.requests = requests[0]
+        _keep_what_arrived(run.events, cache, backend, report.counts)
+        report.requests = run.requests
         reporter.finish()
-    not_asked = [q for q in missing if q not in counts and q not in report.failed]
-    for query in not_asked:
-        report.failed[query] = f"not asked: {report.stopped_early}" if report.stopped_early else "not asked"
+    for query in missing:
+        if query not in report.counts and query not in report.failed:
+            report.failed[query] = f"not asked: {report.stopped_early}" if report.stopped_early else "not asked"
     return report
+
+
+class _Run:
+    """One fetch_remote run: worker threads call :meth:`work`; the calling thread alone calls :meth:`handle`
+    (the cache, the report and the reporter are touched by that thread only)."""
+
+    def __init__(self, backend: Backend, cache: CountCache, report: FetchReport, reporter: Reporter) -> None:
+        self.backend, self.cache, self.report, self.reporter = backend, cache, report, reporter
+        self.events: queue.Queue = queue.Queue()
+        self.stop = threading.Event()
+        self.requests = 0
+        self._request_lock = threading.Lock()
+        self.had_counts = bool(report.counts)
+        self.batches_given_up_in_a_row = 0
+        self.retry_causes: set[str] = set()
+
+    def count(self, phrases: Sequence[str]) -> BatchOutcome:
+        with self._request_lock:
+            self.requests += 1
+        outcome = self.backend.count(phrases)
+        with self._request_lock:
+            self.requests += outcome.extra_requests
+        return outcome
+
+    def work(self, phrases: list[str], policy: RetryPolicy) -> None:
+        try:
+            _run_batch(phrases, self.count, policy, self.stop, self.events, random.Random())
+        except BaseException as exc:  # a bug, not a server failure: hand it to the calling thread
+            self.events.put(("crash", exc))
+        finally:
+            self.events.put(("end", None))
+
+    def handle(self, kind: str, payload) -> None:
+        report, backend = self.report, self.backend
+        if kind == "counts":
+            self.cache.put_counts(backend.cache_source, backend.index, backend.count_kind, payload)
+            report.counts.update(payload)
+            report.fetched += len(payload)
+            self.had_counts = True
+            self.batches_given_up_in_a_row = 0
+        elif kind == "failed":
+            if not self.had_counts:
+                # Refused before anything succeeded: the trouble is the run (index, rights), not a query.
+                raise InputError(backend.endpoint, next(iter(payload.values())))
+            report.failed.update(payload)
+        elif kind == "gave-up":
+            report.failed.update(payload)
+            self.batches_given_up_in_a_row += 1
+            if self.batches_given_up_in_a_row >= GIVE_UP_AFTER_FAILED_BATCHES and not self.stop.is_set():
+                problem = next(iter(payload.values()))
+                report.stopped_early = f"{self.batches_given_up_in_a_row} requests in a row failed: {problem}"
+                self.stop.set()
+        elif kind == "retrying":
+            cause, note = payload
+            if cause not in self.retry_causes:  # one note per cause: the rest would repeat it
+                self.retry_causes.add(cause)
+                self.reporter.note(note)
+            return
+        elif kind == "fatal":
+            raise InputError(backend.endpoint, payload)
+        elif kind == "crash":
+            raise payload
+        self.reporter.advance(len(payload))
+
+
+def failure_causes(failed: Mapping[str, str]) -> dict[str, list[str]]:
+    """The queries that have no count, grouped by why (first seen first); those never asked (a run that
+    stopped early) are left out: their cause is the one that stopped it."""
+    causes: dict[str, list[str]] = {}
+    for query, why in failed.items():
+        if not why.startswith("not asked"):
+            causes.setdefault(why, []).append(query)
+    return causes
 
 
 def _run_batch(phrases, count, policy: RetryPolicy, stop: threading.Event, events: queue.Queue, rng) -> None:
@@ -200,8 +224,9 @@ def _run_batch(phrases, count, policy: RetryPolicy, stop: threading.Event, event
             return
         wishes = [why.retry_after for why in outcome.retry.values() if why.retry_after is not None]
         wait = policy.delay(attempt, max(wishes, default=None), rng)
-        events.put(("retrying", f"{problem.message}; retrying {len(pending)} queries in {wait:.1f}s "
-                                f"(try {attempt + 1} of {policy.tries})"))
+        note = (f"{problem.message}; retrying {len(pending)} queries in {wait:.1f}s "
+                f"(try {attempt + 1} of {policy.tries})")
+        events.put(("retrying", (problem.message, note)))
         if stop.wait(wait):
             return
 
@@ -286,16 +311,17 @@ def count_remote(backend: Backend, request: CountRequest, *, batch_size: int) ->
                 f"offline run asks no server; fetch them first (cache: {cache_where}); no output written",
                 report.failed,
             )
-        why = f"; stopped early: {report.stopped_early}" if report.stopped_early else ""
-        kept = (
-            f"the other {len(report.counts)} counts are cached in {cache_where}: rerun the same command to ask "
-            "only for the missing ones"
-            if persistent
-            else f"the other {len(report.counts)} counts were not kept (no cache directory)"
-        )
+        if not report.counts:
+            kept = f"rerun the same command once {backend.endpoint} answers"
+        elif persistent:
+            kept = (f"the other {len(report.counts)} counts are cached in {cache_where}: rerun the same command to "
+                    "ask only for the missing ones")
+        else:
+            kept = f"the other {len(report.counts)} counts were not kept (no cache directory)"
+        # Stopped early, every failure has the one cause that stopped it: say it once.
+        why = f"stopped early: {report.stopped_early}" if report.stopped_early else f"first: {first[0]!r}: {first[1]}"
         raise FetchFailed(
-            f"{len(report.failed)} of {len(queries)} queries have no count (first: {first[0]!r}: {first[1]}){why}; "
-            f"{kept}; no output written",
+            f"{len(report.failed)} of {len(queries)} queries have no count ({why}); {kept}; no output written",
             report.failed,
         )
     return Counted(

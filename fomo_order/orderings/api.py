@@ -152,9 +152,9 @@ _FILE_KEY = {"counts": "frequencies", "scores": "scores", "embeddings": "embeddi
 
 def _read_input(name: str, path: str | Path, concept_ids: Sequence[str]) -> np.ndarray:
     if name == "counts":
-        from fomo_order.artifacts.freqs import read_counts
+        from fomo_order.artifacts.freqs import read_frequencies
 
-        return read_counts(path, concept_ids)
+        return read_frequencies(path, concept_ids)
     if name == "scores":
         from fomo_order.artifacts.scores import read_scores
 

@@ -128,7 +128,8 @@ def write_jsonl(path: Path, documents: list[str], compress: bool = False) -> Pat
 def corpus_fetch(catalog: Path, cache: Path, *corpus: Path, **options: object) -> tuple[dict, FetchSummary]:
     """The library call that ``fetch-frequencies --source corpus --corpus ... --cache-dir CACHE`` makes."""
     settings = FetchOptions(source="corpus", corpus=corpus, cache_dir=cache, **options)
-    return fetch_frequencies(load_catalog(catalog), settings)
+    fetched = fetch_frequencies(load_catalog(catalog), settings)
+    return fetched.document(), fetched.summary
 
 
 def test_counts_all_fomo_class_names_in_the_c4_sample_exactly_as_the_reference(tmp_path: Path) -> None:
@@ -148,7 +149,7 @@ def test_counts_all_fomo_class_names_in_the_c4_sample_exactly_as_the_reference(t
         wrong = [(cid, counts[cid], expected[q]) for cid, q in queries.items() if counts[cid] != expected[q]]
         assert wrong == [], f"{kind}: {len(wrong)} counts differ from the reference, e.g. {wrong[:5]}"
     assert sum(1 for c in results["documents"]["counts"].values() if c) > 1000  # the check is not vacuous
-    meta = results["documents"]["meta"]
+    meta = results["documents"]
     assert meta["documents"] == 1000 and meta["count"] == "documents"
     assert meta["text_bytes"] == sum(len(d.encode("utf-8")) for d in documents)
 
@@ -213,14 +214,14 @@ def test_file_formats_directories_and_parallel_processes(tmp_path: Path) -> None
     for processes in (1, 2):
         freqs, summary = corpus_fetch(catalog, tmp_path / f"cache{processes}", corpus, concurrency=processes)
         assert freqs["counts"] == expected
-        assert freqs["meta"]["documents"] == 3 + 1 + 3 + 1
-        assert [Path(f["path"]).name for f in freqs["meta"]["corpus"]] == ["a.jsonl", "b.json.gz", "c.txt", "d.txt.gz"]
-        assert freqs["meta"]["count"] == "documents" and freqs["meta"]["index"] is None
+        assert freqs["documents"] == 3 + 1 + 3 + 1
+        assert [Path(f["path"]).name for f in freqs["corpus"]] == ["a.jsonl", "b.json.gz", "c.txt", "d.txt.gz"]
+        assert freqs["count"] == "documents" and freqs["index"] is None
         assert summary.notes == ["scanned 4 of 4 corpus files"]
         outputs.append(freqs)
     assert outputs[0] == outputs[1]
     occurrences, _ = corpus_fetch(catalog, tmp_path / "c", corpus, count="occurrences")
-    assert occurrences["counts"]["D+++pear"] == 4 and occurrences["meta"]["count"] == "occurrences"
+    assert occurrences["counts"]["D+++pear"] == 4 and occurrences["count"] == "occurrences"
 
 
 @pytest.mark.parametrize(
@@ -266,3 +267,20 @@ def test_cache_rescans_only_new_or_changed_files_and_missing_phrases(tmp_path: P
     assert "scanned 2 of 2 corpus files" in log and counts == {"D+++apple": 1, "D+++pear": 2, "D+++plum": 1}
     log, counts = run(first, second, catalog_path=bigger)
     assert "scanned 0 of 2 corpus files" in log
+
+
+def test_the_meta_records_corpus_files_as_given_relative_with_their_sha256(tmp_path: Path, monkeypatch) -> None:
+    """A committed FREQS.json names nothing machine-local: no absolute path, even when one was given."""
+    from fomo_order.fileio import sha256_file
+
+    catalog = write_catalog(tmp_path / "catalog.json", ["pear"])
+    (tmp_path / "corpus").mkdir()
+    write_jsonl(tmp_path / "corpus" / "a.jsonl", ["pear"])
+    write_jsonl(tmp_path / "b.jsonl", ["pear pear"])
+    monkeypatch.chdir(tmp_path)
+    freqs, _ = corpus_fetch(catalog, tmp_path / "cache", Path("corpus"), (tmp_path / "b.jsonl").resolve())
+    assert [f["path"] for f in freqs["corpus"]] == ["corpus/a.jsonl", "b.jsonl"]
+    assert [f["sha256"] for f in freqs["corpus"]] == [sha256_file(tmp_path / "corpus" / "a.jsonl"),
+                                                       sha256_file(tmp_path / "b.jsonl")]
+    assert str(tmp_path) not in json.dumps({k: v for k, v in freqs.items() if k != "inputs"})
+    assert freqs["counts"] == {"D+++pear": 2}

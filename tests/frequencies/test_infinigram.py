@@ -14,7 +14,7 @@ from fomo_order.errors import InputError, ParameterError
 from fomo_order.frequencies import FetchFailed, FetchOptions, FetchSummary, fetch_frequencies
 from fomo_order.frequencies.infinigram import InfinigramBackend, OperatorWordsInExactCase
 from fomo_order.frequencies.queries import CaseMode
-from fomo_order.testing.standins import Fault, InfinigramStandIn, infinigram_count
+from tests.servers import Fault, InfinigramStandIn, infinigram_count
 
 
 @pytest.fixture
@@ -53,7 +53,8 @@ def catalog_file(tmp_path: Path, concepts: int) -> Path:
 def fetch(catalog: Path, url: str, cache: Path, **options: object) -> tuple[dict, FetchSummary]:
     """The library call that ``fetch-frequencies --source infinigram --api-url URL/ --cache-dir CACHE`` makes."""
     settings = FetchOptions(source="infinigram", api_url=url + "/", cache_dir=cache, **options)
-    return fetch_frequencies(load_catalog(catalog), settings)
+    fetched = fetch_frequencies(load_catalog(catalog), settings)
+    return fetched.document(), fetched.summary
 
 
 def test_counts_every_concept_one_query_per_request(api, tmp_path: Path) -> None:
@@ -64,7 +65,7 @@ def test_counts_every_concept_one_query_per_request(api, tmp_path: Path) -> None
     # default case variants: every distinct spelling counted, in one OR query per phrase
     assert all(freqs["counts"][cid] == variants_count(q) for cid, q in freqs["queries"].items())
     assert freqs["counts"]["A+++Apple"] != infinigram_count("Apple")
-    meta = freqs["meta"]
+    meta = freqs
     assert (meta["source"], meta["index"], meta["count"], meta["case"]) == (
         "infinigram", "v4_c4train_llama", "occurrences", "variants"
     )
@@ -86,8 +87,8 @@ def test_counts_every_concept_one_query_per_request(api, tmp_path: Path) -> None
 def test_case_exact_asks_for_the_phrase_as_written(api, tmp_path: Path) -> None:
     freqs, _ = fetch(catalog_file(tmp_path, concepts=6), api.url, tmp_path / "cache", case=CaseMode.exact)
     assert all(freqs["counts"][cid] == infinigram_count(q) for cid, q in freqs["queries"].items())
-    assert freqs["meta"]["case"] == "exact" and "case-sensitive" in freqs["meta"]["counts_are"]
-    assert "case_variants_left_out" not in freqs["meta"]
+    assert freqs["case"] == "exact" and "case-sensitive" in freqs["counts_are"]
+    assert "case_variants_left_out" not in freqs
     assert sorted(sent_queries(api)) == sorted(["Apple"] + [f"species {i}" for i in range(5)])
     for request in api.requests:
         assert json.loads(request.body) == {"index": "v4_c4train_llama", "query_type": "count",
@@ -130,7 +131,7 @@ def test_names_holding_the_operator_words(api, tmp_path: Path) -> None:
     assert counts["D+++salt and pepper"] == infinigram_count("salt and pepper") + infinigram_count("Salt And Pepper")
     assert counts["D+++logic AND gate"] == infinigram_count("logic and gate") + infinigram_count("Logic And Gate")
     assert counts["D+++OR"] == sum(infinigram_count(v) for v in ("OR", "or", "Or"))
-    assert freqs["meta"]["case_variants_left_out"] == 3
+    assert freqs["case_variants_left_out"] == 3
     assert "3 queries: a case variant holding AND/OR left out" in summary.notes
 
     api.clear()

@@ -53,14 +53,16 @@ def test_catalog_query_templates_and_overrides(tmp_path: Path) -> None:
     concept = catalog.concept_ids[0]
     overrides = tmp_path / "queries.yaml"
     overrides.write_text(f'"{concept}": "a  better   query"\n', encoding="utf-8")
-    freqs, _ = fetch_frequencies(catalog, FetchOptions(source="wordfreq", queries_file=overrides))
+    fetched = fetch_frequencies(catalog, FetchOptions(source="wordfreq", queries_file=overrides))
+    freqs, _ = fetched.document(), fetched.summary
     assert freqs["queries"][concept] == "a better query"
-    assert freqs["meta"]["inputs"]["queries"] == {"path": str(overrides), "sha256": sha256_file(overrides)}
-    assert freqs["meta"]["inputs"]["catalog"] == {"path": str(catalog_file), "sha256": catalog.sha256()}
-    assert freqs["meta"]["query_overrides"] == 1
-    assert freqs["meta"]["query_templates"]["SVHN"] == "number {}"
-    without, _ = fetch_frequencies(catalog, FetchOptions(source="wordfreq"))
-    assert "queries" not in without["meta"]["inputs"] and without["meta"]["query_overrides"] == 0
+    assert freqs["inputs"]["queries"] == {"path": str(overrides), "sha256": sha256_file(overrides)}
+    assert freqs["inputs"]["catalog"] == {"path": str(catalog_file), "sha256": catalog.sha256()}
+    assert freqs["query_overrides"] == 1
+    assert freqs["query_templates"]["SVHN"] == "number {}"
+    fetched = fetch_frequencies(catalog, FetchOptions(source="wordfreq"))
+    without, _ = fetched.document(), fetched.summary
+    assert "queries" not in without["inputs"] and without["query_overrides"] == 0
 
 
 @pytest.mark.parametrize(
@@ -84,9 +86,10 @@ def test_wordfreq_estimates_say_they_are_not_c4_and_are_deterministic(tmp_path: 
     from wordfreq import word_frequency
 
     catalog = load_catalog(DEMO_CATALOG)
-    freqs, summary = fetch_frequencies(catalog, FetchOptions(source="wordfreq"))
-    assert fetch_frequencies(catalog, FetchOptions(source="wordfreq"))[0] == freqs
-    meta = freqs["meta"]
+    fetched = fetch_frequencies(catalog, FetchOptions(source="wordfreq"))
+    freqs, summary = fetched.document(), fetched.summary
+    assert fetch_frequencies(catalog, FetchOptions(source="wordfreq")).document() == freqs
+    meta = freqs
     assert (meta["source"], meta["index"], meta["count"]) == ("wordfreq", "en", "estimate")
     assert "NOT counts in C4" in meta["counts_are"] and meta["wordfreq_version"]
     for concept, query in list(freqs["queries"].items())[:50]:

@@ -49,10 +49,11 @@ def test_a_registered_source_runs_through_the_same_path(monkeypatch: pytest.Monk
     monkeypatch.setitem(SOURCES, "wordfreq", SOURCES["wordfreq"])  # restored after the test
     register(Source.wordfreq, "a stand-in", count_kinds=(), count_refusal="no", counts_are="lengths",
              default_index="xx", records="length")(fake)
-    freqs, summary = fetch_frequencies(load_catalog(DEMO_CATALOG), FetchOptions(source="wordfreq"))
+    fetched = fetch_frequencies(load_catalog(DEMO_CATALOG), FetchOptions(source="wordfreq"))
+    freqs, summary = fetched.document(), fetched.summary
     assert asked[0].index == "xx" and asked[0].count == "length" and not asked[0].offline
     assert len(asked[0].queries) == summary.distinct_queries == len(set(freqs["queries"].values()))
-    meta = freqs["meta"]
+    meta = freqs
     assert (meta["source"], meta["index"], meta["count"], meta["counts_are"], meta["made_by"]) == (
         "wordfreq", "xx", "length", "lengths", "fake"
     )

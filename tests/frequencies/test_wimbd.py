@@ -14,7 +14,7 @@ from fomo_order.catalog import load_catalog
 from fomo_order.errors import InputError, ParameterError
 from fomo_order.frequencies import FetchFailed, FetchOptions, FetchSummary, fetch_frequencies
 from fomo_order.frequencies.wimbd import CredentialsMissing
-from fomo_order.testing.standins import C4_OTHER_SUBSETS, ElasticsearchStandIn, Fault, es_count
+from tests.servers import C4_OTHER_SUBSETS, ElasticsearchStandIn, Fault, es_count
 
 
 @pytest.fixture
@@ -39,7 +39,8 @@ def catalog_file(tmp_path: Path, concepts: int = 60) -> Path:
 
 def fetch(catalog: Path, url: str, cache: Path | None, **options: object) -> tuple[dict, FetchSummary]:
     """The library call that ``fetch-frequencies --es-url URL --cache-dir CACHE`` makes."""
-    return fetch_frequencies(load_catalog(catalog), FetchOptions(es_url=url, cache_dir=cache, **options))
+    fetched = fetch_frequencies(load_catalog(catalog), FetchOptions(es_url=url, cache_dir=cache, **options))
+    return fetched.document(), fetched.summary
 
 
 def msearch_pairs(request) -> list[tuple[dict, dict]]:
@@ -49,14 +50,15 @@ def msearch_pairs(request) -> list[tuple[dict, dict]]:
 
 def test_counts_every_concept_with_wimbds_query_in_batches(es, tmp_path: Path) -> None:
     freqs, summary = fetch(catalog_file(tmp_path, concepts=60), es.url, tmp_path / "cache", batch_size=20)
-    assert list(freqs) == ["meta", "queries", "counts"]
+    assert list(freqs)[:5] == ["tool", "version", "command", "argv", "inputs"] and "meta" not in freqs
+    assert list(freqs)[-2:] == ["queries", "counts"]
     ids = list(freqs["queries"])
     assert ids[:3] == ["FRUIT+++apple", "FRUIT+++Black-footed pear", "THINGS+++apple fruit"]
     assert list(freqs["counts"]) == ids and len(ids) == 60
     assert freqs["queries"]["FRUIT+++apple"] == "apple fruit" == freqs["queries"]["THINGS+++apple fruit"]
     assert freqs["queries"]["FRUIT+++Black-footed pear"] == "Black-footed pear fruit"
     assert all(freqs["counts"][cid] == es_count(query) for cid, query in freqs["queries"].items())
-    meta = freqs["meta"]
+    meta = freqs
     assert (meta["source"], meta["index"], meta["count"]) == ("wimbd", "c4", "documents")
     assert meta["filter"] == {"term": {"subset": "en"}}
     assert meta["query_templates"] == {"FRUIT": "{} fruit", "THINGS": "{}"}
@@ -84,7 +86,7 @@ def test_counts_every_concept_with_wimbds_query_in_batches(es, tmp_path: Path) -
 
 def test_the_en_filter_belongs_to_c4_only(es, tmp_path: Path) -> None:
     freqs, _ = fetch(catalog_file(tmp_path, concepts=10), es.url, tmp_path / "cache", index="other")
-    assert freqs["meta"]["index"] == "other" and freqs["meta"]["filter"] is None
+    assert freqs["index"] == "other" and freqs["filter"] is None
     for request in es.requests:
         assert request.path.split("?")[0] == "/other/_msearch"
         for _, body in msearch_pairs(request):
@@ -127,7 +129,8 @@ def test_transient_faults_are_retried_and_change_no_count(es, tmp_path: Path) ->
         es.inject(Fault(kind, retry_after=0.6 if kind == "429" else None, seconds=1.5, status=429), Fault("ok"))
     reporter = Notes()
     options = FetchOptions(es_url=es.url, cache_dir=tmp_path / "cache", batch_size=10, concurrency=1, timeout=0.5)
-    freqs, _ = fetch_frequencies(load_catalog(catalog_file(tmp_path, concepts=120)), options, reporter)
+    fetched = fetch_frequencies(load_catalog(catalog_file(tmp_path, concepts=120)), options, reporter)
+    freqs, _ = fetched.document(), fetched.summary
     assert all(freqs["counts"][cid] == es_count(q) for cid, q in freqs["queries"].items())
     requests = es.requests
     faulted = [r.fault for r in requests if r.fault not in (None, "ok")]
@@ -281,9 +284,11 @@ def test_offline_counts_come_from_the_cache_and_no_request_is_sent(es, tmp_path:
         fetch_frequencies(catalog, options, offline=True)
     assert len(failed.value.failed) == 24 and "offline run asks no server" in str(failed.value)
     assert not cache.exists() and es.requests == []
-    online, _ = fetch_frequencies(catalog, options)
+    fetched = fetch_frequencies(catalog, options)
+    online, _ = fetched.document(), fetched.summary
     es.clear()
-    offline, summary = fetch_frequencies(catalog, options, offline=True)
+    fetched = fetch_frequencies(catalog, options, offline=True)
+    offline, summary = fetched.document(), fetched.summary
     assert offline == online and summary.from_cache == 24 and es.requests == []
     with pytest.raises(ParameterError) as both:
         fetch_frequencies(catalog, FetchOptions(es_url=es.url, cache_dir=cache, refresh=True), offline=True)

@@ -19,8 +19,8 @@ import pytest
 
 from fomo_order.frequencies.cache import CACHE_FILE, CountCache
 from fomo_order.frequencies.wimbd import REDACTED
-from fomo_order.testing.standins import ElasticsearchStandIn, Fault, InfinigramStandIn, es_count, infinigram_count
 from tests.conftest import REPO
+from tests.servers import ElasticsearchStandIn, Fault, InfinigramStandIn, es_count, infinigram_count
 
 NAMES = ["apple", "pear", "plum"]
 KEY = "k3y-SECRET-7f1e2d9c4b"  # the key the stand-in expects
@@ -486,7 +486,7 @@ def test_a_password_in_es_url_stays_out_of_the_meta_the_cache_and_messages(run_c
         result = run_cli("fetch-frequencies", catalog_file(tmp_path), "-o", out, "--es-url", url,
                          "--cache-dir", tmp_path / "cache")
         assert result.exit_code == 0, result.output
-        argv = json.loads(out.read_text(encoding="utf-8"))["meta"]["argv"]
+        argv = json.loads(out.read_text(encoding="utf-8"))["argv"]
         assert argv[argv.index("--es-url") + 1] == es.url.replace("http://", f"http://user:{REDACTED}@")
         check = run_cli(*argv, "--check")  # the recorded command line still checks the file (it asks no server)
     assert check.exit_code == 0, check.output

@@ -12,8 +12,8 @@ retry_after=1)``, ``Fault("500")``, ``Fault("timeout", seconds=2)``, ``Fault("ma
 ``ElasticsearchStandIn(echo_credentials=True)`` repeats the request's ``Authorization`` header in its error
 messages (as a careless proxy might), so that tests can check the key never reaches the user.
 Every request is logged (the phrases it asked for), so tests can tell what was asked and how often.
-Used by the tests and by ``benchmarks/bench_frequencies.py`` (shipped in the package so that both import it
-the same way; the tool never imports it); standard library only.
+Used by the tests and by ``benchmarks/bench_frequencies.py`` (which puts the repository root on ``sys.path``);
+not part of the package; standard library only.
 """
 
 from __future__ import annotations
