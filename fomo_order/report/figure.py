@@ -150,6 +150,7 @@ def _draw_signal(axis: Any, stream: StreamSignals, panel: str) -> None:
 
     attribute, _, points, line, windows = _SIGNALS[panel]
     axis.tick_params(labelsize=7)
+    axis.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))  # 18,381 positions: few, legible ticks
     values = getattr(stream, attribute)
     if panel == "year":
         axis.yaxis.set_major_locator(MaxNLocator(integer=True))

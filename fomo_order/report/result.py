@@ -77,12 +77,12 @@ class Report(Written):
         if str(path) == STDOUT:
             return {path: self.figure_bytes}
         format_of(path, self.format)
-        files: dict[Path, bytes] = {path: self.figure_bytes}
+        files = [(path, self.figure_bytes)]
         if self.summary_json is not None:
-            files[self.summary_json] = dumps_json(self.summary).encode("utf-8")
-        files[report_meta_path(path)] = dumps_json(self.meta).encode("utf-8")
-        self._refuse_clashes(list(files))
-        return files
+            files.append((self.summary_json, dumps_json(self.summary).encode("utf-8")))
+        files.append((report_meta_path(path), dumps_json(self.meta).encode("utf-8")))
+        self._refuse_clashes([name for name, _ in files])  # before the dict, where equal paths would merge
+        return dict(files)
 
     def _refuse_clashes(self, outputs: list[Path]) -> None:
         """No output may be another output or an input: it would be written over."""
