@@ -4,7 +4,8 @@ The palette was built once by a greedy max-min search over the sRGB cube in CIEL
 so that every colour stands out on white and none is black), improved by moving each colour to the grid
 point farthest from the others, and ordered so that every prefix is itself spread out (a catalog of 10
 datasets gets the 10 most distinct). Its 41 first colours (the size of the FoMo-in-Flux catalog) are at
-least :data:`MIN_DELTA_E_41` apart in CIELAB delta E 1976 (the tab20 palettes it replaced: 4.6); ``tests/test_report.py`` keeps it so.
+least :data:`MIN_DELTA_E_41` apart in CIELAB delta E 1976 (the tab20 palettes it replaced: 4.6);
+``tests/test_report.py`` keeps it so.
 """
 
 from __future__ import annotations
