@@ -209,6 +209,13 @@ def test_report_shows_dollar_signs_as_text(run_cli, demo_streams, tmp_path) -> N
     report = report_of([odd])
     texts = [axis.get_title(loc="left") for axis in report.figure.axes]
     assert r"r$\foo$" in texts
+    # dataset names and a meta's strategy with TeX in them: drawn as the characters they are
+    marked = write_json(tmp_path / "marked.json", [r"$\bar$+++a", r"$\bar$+++b", r"B_$x^$+++c"])
+    write_json(tmp_path / "marked.meta.json", {"strategy": r"$\frac{", "seed": 1})
+    report = report_of([marked], format="svg")
+    (legend,) = report.figure.legends
+    assert [t.get_text() for t in legend.get_texts()] == [r"$\bar$", r"B_$x^$"]
+    assert report.figure.axes[0].get_title(loc="left") == r"marked: $\frac{, seed 1"
 
 
 def test_report_refuses_outputs_that_are_the_same_file(run_cli, demo_streams, tmp_path) -> None:
@@ -273,3 +280,23 @@ def test_report_check_and_meta(run_cli, demo_streams, demo_inputs, tmp_path) -> 
     files = report.files(out)
     assert list(files) == [out, summary, tmp_path / "r.meta.json"]
     assert all(data == path.read_bytes() for path, data in files.items())
+
+
+def test_report_refuses_a_terminal_or_check_for_standard_output(run_cli, demo_streams, monkeypatch) -> None:
+    import io
+    import sys
+
+    from fomo_order.errors import InputError
+
+    result = run_cli("report", demo_streams[0], "-o", "-", "--check")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1 and "--check" in result.stderr
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    report = report_of(demo_streams[:1])
+    monkeypatch.setattr(sys, "stdout", Terminal())
+    with pytest.raises(InputError, match="is a terminal"):
+        report.write("-")
+    assert sys.stdout.getvalue() == ""
