@@ -28,7 +28,8 @@ _SIGNALS = {
     "year": ("years", "release year", "tab:red", "black", 50),
 }
 _LEGEND_ENTRY_INCHES = 0.155  # one legend row at 7 pt
-_LEGEND_COLUMN_INCHES = 1.45
+_LEGEND_CHARACTER_INCHES = 0.07  # an upper case letter at 7 pt, so the longest name is not cut off
+_LEGEND_HANDLE_INCHES = 0.45  # the colour patch, the gap to the name and the gap between columns
 _CAPTION_INCHES = 0.45
 
 
@@ -61,7 +62,8 @@ def draw_figure(streams: Sequence[StreamSignals]) -> Any:
     height = 2.3 * len(streams) + _CAPTION_INCHES + 0.3
     fit = max(1, int((height - 0.3) / _LEGEND_ENTRY_INCHES))
     legend_columns = int(np.ceil(len(datasets) / fit))
-    legend_width = _LEGEND_COLUMN_INCHES * legend_columns + 0.1
+    column_width = _LEGEND_HANDLE_INCHES + _LEGEND_CHARACTER_INCHES * max(map(len, datasets), default=0)
+    legend_width = max(column_width * legend_columns, 1.6) + 0.1  # 1.6: the legend's title
     width = 4.0 * (len(panels) + 1) + legend_width
     with matplotlib.rc_context(_RC):
         figure, axes = plt.subplots(
