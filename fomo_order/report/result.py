@@ -99,12 +99,10 @@ class Report(Written):
             write_artifact(self, path, check=check)
             return
         if sys.stdout.isatty():
-            raise InputError(STDOUT, f"is a terminal; redirect the {self.format.upper()} bytes or give -o FILE")
-        if self.summary_json is not None:
+            raise InputError(STDOUT, f"is a terminal; redirect the {self.format.upper()} bytes or write to a file")
+        if self.summary_json is not None and not check:  # (a check of standard output is refused below)
             from fomo_order.fileio import dumps_json, write_files_atomic
 
-            if check:
-                raise InputError("--check", "needs a file to compare with, not standard output (-o -)")
             self._refuse_clashes([self.summary_json])
             write_artifact(self, path)
             write_files_atomic({self.summary_json: dumps_json(self.summary).encode("utf-8")})
