@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from fomo_order.cli.app import app
-from fomo_order.cli.options import Check, Years, output
+from fomo_order.cli.app import app, command_line
+from fomo_order.cli.options import Check, Years, flag, output
 
 DEFAULT_TASKS = 20
+DEFAULT_DPI = 150  # fomo_order.report.DEFAULT_DPI (not imported: matplotlib stays out of --help)
+
+
+class FigureFormat(str, Enum):
+    png = "png"
+    pdf = "pdf"
+    svg = "svg"
 
 
 @app.command("report", short_help="Compare streams: one figure (a row per stream) and a summary table.")
 def report_command(
+    ctx: typer.Context,
     streams: Annotated[
         list[Path],
         typer.Argument(metavar="STREAM.json [STREAM2.json ...]", help="Stream files to compare.", show_default=False),
     ],
-    out: Annotated[Path, output("PNG figure to write (one row per stream).")],
+    out: Annotated[
+        Path,
+        output("Figure to write (.png, .pdf or .svg; a row per stream), REPORT.meta.json beside it; - for stdout."),
+    ],
     tasks: Annotated[int, typer.Option("--tasks", min=1, help="Tasks per stream for the composition bars.")] = (
         DEFAULT_TASKS
     ),
@@ -38,30 +50,40 @@ def report_command(
     summary_json: Annotated[
         Path | None, typer.Option("--summary-json", help="Also write the summary table as JSON to this file.")
     ] = None,
+    figure_format: Annotated[
+        FigureFormat | None,
+        typer.Option("--format", help="Figure format (default: from the extension of -o; PNG for -o -)."),
+    ] = None,
+    dpi: Annotated[int, typer.Option("--dpi", min=10, max=2400, help="Resolution of the PNG (dots per inch).")] = (
+        DEFAULT_DPI
+    ),
     check: Check = False,
+    quiet: Annotated[bool, flag("--quiet", "-q", help="No summary table.")] = False,
 ) -> None:
-    """Draw REPORT.png (a row per stream: dataset composition per task, then log10 frequency,
-    consecutive cosine similarity and release year along the stream) and print a summary table:
-    concepts, tasks, datasets per task, path weight, Spearman correlation of position with frequency
-    and with year. `--check` compares the PNG (and the summary JSON) with what would be written."""
-    from fomo_order.fileio import check_files, dumps_json, write_files_atomic
-    from fomo_order.report import compare_streams, render_report, summary_table
+    """Draw REPORT.png (or .pdf/.svg; a row per stream: dataset composition per task, then log10
+    frequency, consecutive cosine similarity and release year along the stream), write REPORT.meta.json
+    (inputs with sha256, parameters) and print a summary table: concepts, tasks, datasets per task,
+    path weight, Spearman correlation of position with frequency and with year. `--check` compares
+    the figure, the summary JSON and the meta with what would be written."""
+    from fomo_order.report import compare_streams, render_report
 
-    signals = compare_streams(
+    comparison = compare_streams(
         streams, tasks=tasks, frequencies=frequencies, embeddings=embeddings, years=years, catalog=catalog
     )
-    png, _ = render_report(signals)
-    files = {out: png}
-    if summary_json is not None:
-        files[summary_json] = dumps_json(summary_table(signals)).encode("utf-8")
-    if check:
-        check_files(files)
-    else:
-        write_files_atomic(files)
-    _print_summary(signals)
+    report = render_report(
+        comparison,
+        out=out,
+        format=None if figure_format is None else figure_format.value,
+        dpi=dpi,
+        summary_json=summary_json,
+        argv=command_line(ctx, leave_out=("check", "quiet")),
+    )
+    report.write(out, check=check)
+    if not quiet:
+        _print_summary(comparison.streams, to_stderr=str(out) == "-")
 
 
-def _print_summary(signals: list) -> None:
+def _print_summary(signals: list, *, to_stderr: bool = False) -> None:
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -84,6 +106,6 @@ def _print_summary(signals: list) -> None:
             number(s.get("spearman_frequency")),
             number(s.get("spearman_year")),
         )
-    console = Console(highlight=False)
+    console = Console(highlight=False, stderr=to_stderr)  # stdout may carry the figure (-o -)
     console.width = max(console.width, 110)  # keep the seven columns readable when piped
     console.print(table)
