@@ -29,7 +29,11 @@ _EXPORTS = {
     # frequencies and embeddings (the orderings' inputs)
     "fetch_frequencies": "fomo_order.frequencies",
     "EmbedSettings": "fomo_order.embed",
+    "EmbedResult": "fomo_order.embed",
     "embed": "fomo_order.embed",
+    "ImageSource": "fomo_order.scores",
+    "ScoreResult": "fomo_order.scores",
+    "score": "fomo_order.scores",
     "proxy_scores": "fomo_order.scores",
     # orderings
     "ORDERINGS": "fomo_order.orderings",

@@ -10,8 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from fomo_order.artifacts.result import Written
 from fomo_order.catalog import Catalog
-from fomo_order.embed.cache import EmbeddingCache, model_key
+from fomo_order.embed.cache import EmbeddingCache
 from fomo_order.embed.captions import caption_digest, captions_sha256, concept_captions, ensemble, unique_captions
 from fomo_order.embed.encoder import TextEncoder
 from fomo_order.embed.settings import EmbedSettings, Runtime, resolve_runtime
@@ -61,7 +62,10 @@ def probe_dimension(encoder: TextEncoder, caption: str) -> int:
 
 
 @dataclass(frozen=True)
-class EmbedResult:
+class EmbedResult(Written):
+    """One unit vector per concept and the sidecar's fields; ``result.write(path)`` writes ``path`` (.npy)
+    and its ``.json`` sidecar, the bytes `fomo-order embed` writes."""
+
     matrix: np.ndarray  # float32, one unit row per concept, catalog order
     concept_ids: list[str]
     meta: dict[str, Any]  # the sidecar's fields (no timestamps, no cache state)
@@ -69,6 +73,11 @@ class EmbedResult:
     computed: int  # of those, run through the model now
     cached: int  # of those, read from the cache
     cache_directory: Path | None
+
+    def files(self, path: Path) -> dict[Path, bytes]:
+        from fomo_order.artifacts.embeddings import embeddings_files
+
+        return embeddings_files(path, self.matrix, self.concept_ids, self.meta)
 
 
 def make_encoder(settings: EmbedSettings, runtime: Runtime, log: Callable[[str], None]) -> TextEncoder:
@@ -79,6 +88,92 @@ def make_encoder(settings: EmbedSettings, runtime: Runtime, log: Callable[[str],
     from fomo_order.embed.sentence_transformers_backend import SentenceTransformerEncoder
 
     return SentenceTransformerEncoder(settings, runtime, log)
+
+
+class _CaptionVectors:
+    """The distinct captions' vectors as they arrive: the cached ones, then the model's batch by batch
+    (each batch checked, kept, added to the cache and reported)."""
+
+    def __init__(
+        self,
+        captions: list[str],
+        digests: list[bytes],
+        missing: np.ndarray,
+        cache: EmbeddingCache,
+        info: dict[str, Any],
+        model_name: str,
+        precision: str,
+        reporter: Reporter,
+    ) -> None:
+        self.captions, self.digests, self.missing, self.cache = captions, digests, missing, cache
+        self.info = info  # identity, text_forward, dim (None until known)
+        self.model_name, self.precision, self.reporter = model_name, precision, reporter
+        self.vectors: np.ndarray | None = None
+
+    def place_cached(self, found: np.ndarray, cached_vectors: np.ndarray | None) -> None:
+        if cached_vectors is not None:
+            self.vectors = np.empty((len(self.captions), cached_vectors.shape[1]), dtype=np.float32)
+            self.vectors[found] = cached_vectors
+        if self.info["dim"] is not None:  # (else it is recorded with the first vectors computed)
+            self.cache.record_info(dict(self.info))
+
+    def __call__(self, batch: np.ndarray, batch_vectors: np.ndarray) -> None:
+        bad = ~np.isfinite(batch_vectors).all(axis=1) | ~batch_vectors.any(axis=1)
+        if bad.any():  # refused before it reaches the cache
+            caption = self.captions[self.missing[batch[np.flatnonzero(bad)[0]]]]
+            hint = " (try precision fp32)" if self.precision != "fp32" else ""
+            problem = f"{self.model_name} gave a NaN, infinite or zero vector for {caption!r}{hint}"
+            raise ParameterError("model", problem)
+        dim = self.info["dim"]
+        if dim is None:
+            dim = self.info["dim"] = int(batch_vectors.shape[1])
+        if batch_vectors.shape[1] != dim:  # model.json named another dimension than the model gives
+            raise _DimensionMismatchError(dim, int(batch_vectors.shape[1]))
+        if self.vectors is None:
+            self.vectors = np.empty((len(self.captions), dim), dtype=np.float32)
+        self.cache.record_info(dict(self.info))
+        rows = self.missing[batch]
+        self.vectors[rows] = batch_vectors
+        self.cache.add([self.digests[row] for row in rows], batch_vectors)
+        self.reporter.advance(int(batch.size))
+
+
+def _known_dimension(
+    cache: EmbeddingCache,
+    info: dict[str, Any] | None,
+    model_dim: int | None,
+    encoder: TextEncoder,
+    captions: list[str],
+) -> int | None:
+    """The vectors' dimension before any cached vector is used: the cache's checked record of how its vectors
+    were computed (so a fully cached run needs no model), else the model's config, else (when the cache holds
+    vectors to check) one caption through the model. None: learnt from the first vectors computed."""
+    dim = info["dim"] if info is not None else model_dim
+    if dim is None and len(cache):
+        dim = probe_dimension(encoder, captions[0])
+    if dim is not None:
+        cache.keep_dimension(dim)
+    return dim
+
+
+def _encode_missing(
+    encoder: TextEncoder, sink: _CaptionVectors, reporter: Reporter, retried: bool
+) -> _DimensionMismatchError | None:
+    """Run the captions the cache lacks through the model; the mismatch when the model's dimension is not
+    the one the cache recorded (the caller sets the record aside and starts again)."""
+    if not sink.missing.size:
+        return None
+    reporter.start(int(sink.missing.size), "embedding captions", "captions")
+    try:
+        encoder.encode([sink.captions[row] for row in sink.missing], sink)
+    except _DimensionMismatchError as exc:
+        if retried:  # the model changed its dimension between two runs of it: a bug, not a cache fault
+            raise RuntimeError(f"{sink.model_name} gave vectors of two dimensions") from None
+        return exc
+    finally:
+        sink.cache.flush()  # keep what was computed, even when interrupted
+        reporter.finish()
+    return None
 
 
 def embed_catalog(
@@ -93,79 +188,32 @@ def embed_catalog(
 
     ``cache_root=None`` disables the cache; ``reporter`` is told of the captions embedded, batch by batch,
     and gets one-line notes (model loading, cache warnings). ``encoder``: one made for ``settings`` by the
-    caller (``score`` shares its model with the image side), else one is made.
+    caller (``score`` shares its model with the image side), else one is made. The result's ``meta`` holds
+    the sidecar's facts without the fields every artifact starts with (:func:`embed` adds those).
     """
-    log = reporter.note
     per_concept = concept_captions(catalog)
     captions, rows_per_concept = unique_captions(per_concept)
     runtime = resolve_runtime(settings)
     if encoder is None:
-        encoder = make_encoder(settings, runtime, log)
+        encoder = make_encoder(settings, runtime, reporter.note)
     identity = encoder.identity()
     # The dimension the model's config gives (not trusted again on a retry: the vectors it computed differed).
     model_dim = None if _retried else getattr(encoder, "dimension", lambda: None)()
-    cache = EmbeddingCache.for_model(cache_root, identity, warn=log, dim=model_dim)
+    cache = EmbeddingCache.for_model(cache_root, identity, warn=reporter.note, dim=model_dim)
     info = checked_info(cache, identity, model_dim)
-
-    # How the cached vectors were computed is recorded beside them, so a fully cached run needs no model.
-    # Without that record, the model's dimension is learnt from one caption before any cached vector is used.
-    dim = info["dim"] if info is not None else model_dim
-    if dim is None and len(cache):
-        dim = probe_dimension(encoder, captions[0])
-    if dim is not None:
-        cache.keep_dimension(dim)
+    dim = _known_dimension(cache, info, model_dim, encoder, captions)
     digests = [caption_digest(caption) for caption in captions]
     found, cached_vectors = cache.lookup(digests)
     missing = np.flatnonzero(~found)
     text_forward = info["text_forward"] if info is not None and missing.size == 0 else encoder.text_forward()
-    if dim is not None:  # (else it is recorded with the first vectors computed)
-        cache.record_info({"identity": identity, "text_forward": text_forward, "dim": dim})
-
-    vectors: np.ndarray | None = None
-    if cached_vectors is not None:
-        vectors = np.empty((len(captions), cached_vectors.shape[1]), dtype=np.float32)
-        vectors[found] = cached_vectors
-    done = 0
-
-    def sink(batch: np.ndarray, batch_vectors: np.ndarray) -> None:
-        nonlocal vectors, done, dim
-        bad = ~np.isfinite(batch_vectors).all(axis=1) | ~batch_vectors.any(axis=1)
-        if bad.any():  # refused before it reaches the cache
-            caption = captions[missing[batch[np.flatnonzero(bad)[0]]]]
-            hint = " (try precision fp32)" if runtime.precision != "fp32" else ""
-            raise ParameterError(
-                "model", f"{settings.model_name} gave a NaN, infinite or zero vector for {caption!r}{hint}"
-            )
-        if dim is None:
-            dim = int(batch_vectors.shape[1])
-        if batch_vectors.shape[1] != dim:  # model.json named another dimension than the model gives
-            raise _DimensionMismatchError(dim, int(batch_vectors.shape[1]))
-        if vectors is None:
-            vectors = np.empty((len(captions), dim), dtype=np.float32)
-        cache.record_info({"identity": identity, "text_forward": text_forward, "dim": dim})
-        rows = missing[batch]
-        vectors[rows] = batch_vectors
-        cache.add([digests[row] for row in rows], batch_vectors)
-        done += batch.size
-        reporter.advance(int(batch.size))
-
-    mismatch: _DimensionMismatchError | None = None
-    if missing.size:
-        reporter.start(int(missing.size), "embedding captions", "captions")
-        try:
-            encoder.encode([captions[row] for row in missing], sink)
-        except _DimensionMismatchError as exc:
-            if _retried:  # the model changed its dimension between two runs of it: a bug, not a cache fault
-                raise RuntimeError(f"{settings.model_name} gave vectors of two dimensions") from None
-            mismatch = exc
-        finally:
-            cache.flush()  # keep what was computed, even when interrupted
-            reporter.finish()
+    record = {"identity": identity, "text_forward": text_forward, "dim": dim}
+    sink = _CaptionVectors(captions, digests, missing, cache, record, settings.model_name, runtime.precision, reporter)
+    sink.place_cached(found, cached_vectors)
+    mismatch = _encode_missing(encoder, sink, reporter, _retried)
     if mismatch is not None:
         cache.set_aside_info(f"it gives vectors of dimension {mismatch.recorded}, the model {mismatch.actual}")
         return embed_catalog(catalog, settings, cache_root, reporter, encoder, _retried=True)
-    assert vectors is not None
-    matrix = ensemble(vectors, rows_per_concept)
+    assert sink.vectors is not None
     meta = {
         **encoder.describe(),
         "precision": runtime.precision,
@@ -174,10 +222,12 @@ def embed_catalog(
         "templates": {dataset.name: list(dataset.templates) for dataset in catalog.datasets},
         "captions": {"distinct": len(captions), "sha256": captions_sha256(per_concept)},
         "ensembling": ENSEMBLING,
-        "model_key": model_key(identity),
+        # What decides the vectors besides the model: the libraries that ran it (the cache's key hashes
+        # these; the sidecar names them readably, so two installs of one lock write the same bytes).
+        "versions": dict(identity["versions"]),
     }
     return EmbedResult(
-        matrix=matrix,
+        matrix=ensemble(sink.vectors, rows_per_concept),
         concept_ids=catalog.concept_ids,
         meta=meta,
         captions=len(captions),
@@ -198,7 +248,8 @@ def embed(
     """:func:`embed_catalog`, with the meta of the embeddings artifact (its sidecar) in ``meta``.
 
     ``settings`` defaults to :class:`EmbedSettings()` (open_clip ViT-L-14, OpenAI weights). ``cache_root``
-    None: no caption cache (pass :func:`fomo_order.embed.default_cache_root` for the usual one).
+    None: no caption cache (pass :func:`fomo_order.embed.default_cache_root` for the usual one). ``argv``:
+    the command line the sidecar records (None from Python). ``result.write(path)`` writes the artifact.
     """
     from fomo_order.artifacts.meta import make_meta
 

@@ -41,14 +41,16 @@ def hash_file(path: Path) -> Hashed:
     return Hashed(hashlib.sha256(data).digest(), None)
 
 
-def hash_files(paths: Sequence[Path], threads: int, progress: Callable[[int], None] | None = None) -> list[Hashed]:
-    """The sha256 of every file, in order; ``progress(done)`` every few files."""
+def hash_files(paths: Sequence[Path], threads: int, advance: Callable[[int], None] | None = None) -> list[Hashed]:
+    """The sha256 of every file, in order; ``advance(n)`` every few files with how many more are hashed."""
     results: list[Hashed] = []
+    reported = 0
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         for done, result in enumerate(pool.map(hash_file, paths, chunksize=16), start=1):
             results.append(result)
-            if progress is not None and (done % 64 == 0 or done == len(paths)):
-                progress(done)
+            if advance is not None and (done % 64 == 0 or done == len(paths)):
+                advance(done - reported)
+                reported = done
     return results
 
 
