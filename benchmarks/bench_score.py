@@ -64,7 +64,7 @@ def main() -> None:
     from PIL import Image
 
     from fomo_order.catalog import load_catalog
-    from fomo_order.embed import EmbedSettings
+    from fomo_order.embeddings import EmbedSettings
     from fomo_order.scores import ImageSource, default_workers, score_catalog
 
     workers = default_workers() if args.workers is None else args.workers

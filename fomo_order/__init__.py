@@ -28,9 +28,9 @@ _EXPORTS = {
     "concept_id": "fomo_order.catalog",
     # frequencies and embeddings (the orderings' inputs)
     "fetch_frequencies": "fomo_order.frequencies",
-    "EmbedSettings": "fomo_order.embed",
-    "EmbedResult": "fomo_order.embed",
-    "embed": "fomo_order.embed",
+    "EmbedSettings": "fomo_order.embeddings",
+    "EmbedResult": "fomo_order.embeddings",
+    "embed": "fomo_order.embeddings",
     "ImageSource": "fomo_order.scores",
     "ScoreResult": "fomo_order.scores",
     "score": "fomo_order.scores",

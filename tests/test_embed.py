@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from fomo_order.catalog import load_catalog
-from fomo_order.embed.captions import concept_captions, unique_captions
+from fomo_order.embeddings.captions import concept_captions, unique_captions
 
 torch = pytest.importorskip("torch")
 open_clip = pytest.importorskip("open_clip")
@@ -148,7 +148,7 @@ def test_the_library_writes_the_bytes_the_cli_writes(run_cli, tmp_path: Path, ti
     same.write(cli, check=True)
     same.write(api)
     assert api.with_suffix(".json").read_bytes() == cli.with_suffix(".json").read_bytes()
-    with pytest.raises(CheckFailed, match="cli.json"):
+    with pytest.raises(CheckFailed, match=r"cli\.json"):
         result.write(cli, check=True)  # (its argv is None)
 
 
@@ -387,7 +387,7 @@ def test_model_differs_from_the_config_stem(run_cli, tmp_path: Path, tiny) -> No
 
 def test_length_bucketed_forward_matches_encode_text_directly(tiny) -> None:
     """The fast path on its own, over captions of every length up to the full context."""
-    from fomo_order.embed.openclip_text import causal_text_tower, encode_truncated, pool_positions
+    from fomo_order.embeddings.openclip_text import causal_text_tower, encode_truncated, pool_positions
 
     _, _, model = tiny
     tower = causal_text_tower(model)

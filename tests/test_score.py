@@ -380,7 +380,7 @@ def test_the_library_reports_every_phase_through_a_reporter_and_writes_what_the_
     run_cli, tmp_path: Path, setup
 ) -> None:
     import fomo_order as fo
-    from fomo_order.embed.captions import concept_captions, unique_captions
+    from fomo_order.embeddings.captions import concept_captions, unique_captions
     from fomo_order.scores import DEFAULT_BATCH_SIZE
 
     images = tmp_path / "images"

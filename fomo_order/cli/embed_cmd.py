@@ -28,7 +28,7 @@ from fomo_order.cli.options import (
     dataset_names,
     output,
 )
-from fomo_order.embed.settings import DEFAULT_BATCH_SIZE, Backend, Precision
+from fomo_order.embeddings.settings import DEFAULT_BATCH_SIZE, Backend, Precision
 
 
 @app.command("embed", short_help="Embed every concept's caption(s) with a text encoder: OUT.npy + OUT.json.")
@@ -63,7 +63,7 @@ def embed_command(
     """
     from fomo_order.catalog import load_catalog
     from fomo_order.cli.progress import reporter
-    from fomo_order.embed import EmbedSettings, embed
+    from fomo_order.embeddings import EmbedSettings, embed
 
     settings = EmbedSettings(
         backend=backend,

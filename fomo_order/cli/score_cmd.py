@@ -28,7 +28,7 @@ from fomo_order.cli.options import (
     dataset_names,
     output,
 )
-from fomo_order.embed.settings import Precision
+from fomo_order.embeddings.settings import Precision
 from fomo_order.scores.settings import DEFAULT_BATCH_SIZE, MAX_DEFAULT_WORKERS
 
 
@@ -113,7 +113,7 @@ def score_command(
     """
     from fomo_order.catalog import load_catalog
     from fomo_order.cli.progress import reporter
-    from fomo_order.embed import EmbedSettings
+    from fomo_order.embeddings import EmbedSettings
     from fomo_order.scores import ImageSource, score
 
     source = ImageSource(root=images, fif_info=fif_info, split=split)

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from fomo_order.embed.encoder import one_line
+from fomo_order.embeddings.encoder import one_line
 
 # Images per worker task: small enough for a smooth progress bar, large enough to amortise the hand-over.
 CHUNK = 8

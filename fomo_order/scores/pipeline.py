@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 
 from fomo_order.catalog import Catalog
-from fomo_order.embed.cache import EmbeddingCache
-from fomo_order.embed.openclip_backend import OpenClipEncoder
-from fomo_order.embed.pipeline import ENSEMBLING, EmbedResult, embed_catalog
-from fomo_order.embed.settings import EmbedSettings, Runtime, resolve_runtime
+from fomo_order.embeddings.cache import EmbeddingCache
+from fomo_order.embeddings.openclip_backend import OpenClipEncoder
+from fomo_order.embeddings.pipeline import ENSEMBLING, EmbedResult, embed_catalog
+from fomo_order.embeddings.settings import EmbedSettings, Runtime, resolve_runtime
 from fomo_order.errors import InputError, ParameterError
 from fomo_order.progress import SILENT, Reporter
 from fomo_order.scores.decode import Hashed, ImageFiles, decode_files, hash_files

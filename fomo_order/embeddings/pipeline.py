@@ -12,10 +12,10 @@ import numpy as np
 
 from fomo_order.artifacts.result import Written
 from fomo_order.catalog import Catalog
-from fomo_order.embed.cache import EmbeddingCache
-from fomo_order.embed.captions import caption_digest, captions_sha256, concept_captions, ensemble, unique_captions
-from fomo_order.embed.encoder import TextEncoder
-from fomo_order.embed.settings import EmbedSettings, Runtime, resolve_runtime
+from fomo_order.embeddings.cache import EmbeddingCache
+from fomo_order.embeddings.captions import caption_digest, captions_sha256, concept_captions, ensemble, unique_captions
+from fomo_order.embeddings.encoder import TextEncoder
+from fomo_order.embeddings.settings import EmbedSettings, Runtime, resolve_runtime
 from fomo_order.errors import ParameterError
 from fomo_order.progress import SILENT, Reporter
 
@@ -82,10 +82,10 @@ class EmbedResult(Written):
 
 def make_encoder(settings: EmbedSettings, runtime: Runtime, log: Callable[[str], None]) -> TextEncoder:
     if settings.backend == "openclip":
-        from fomo_order.embed.openclip_backend import OpenClipEncoder
+        from fomo_order.embeddings.openclip_backend import OpenClipEncoder
 
         return OpenClipEncoder(settings, runtime, log)
-    from fomo_order.embed.sentence_transformers_backend import SentenceTransformerEncoder
+    from fomo_order.embeddings.sentence_transformers_backend import SentenceTransformerEncoder
 
     return SentenceTransformerEncoder(settings, runtime, log)
 
@@ -248,7 +248,7 @@ def embed(
     """:func:`embed_catalog`, with the meta of the embeddings artifact (its sidecar) in ``meta``.
 
     ``settings`` defaults to :class:`EmbedSettings()` (open_clip ViT-L-14, OpenAI weights). ``cache_root``
-    None: no caption cache (pass :func:`fomo_order.embed.default_cache_root` for the usual one). ``argv``:
+    None: no caption cache (pass :func:`fomo_order.embeddings.default_cache_root` for the usual one). ``argv``:
     the command line the sidecar records (None from Python). ``result.write(path)`` writes the artifact.
     """
     from fomo_order.artifacts.meta import make_meta
