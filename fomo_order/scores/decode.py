@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -153,8 +154,14 @@ class ImageFiles:
                     image.load()  # decode now: a truncated file fails here, not later
                     array = self.pil_stage(image)
         except Exception as exc:  # PIL raises many types for broken files (OSError, SyntaxError, ValueError, ...)
-            return Decoded(index, None, f"{type(exc).__name__}: {one_line(exc, 120)}")
+            return Decoded(index, None, f"{type(exc).__name__}: {without_addresses(one_line(exc, 120))}")
         return Decoded(index, array, None)
+
+
+def without_addresses(message: str) -> str:
+    """``message`` without object addresses (PIL names the buffer it read: ``<_io.BytesIO object at 0x7f..>``),
+    which differ from run to run and would make the meta that records the reason differ too."""
+    return re.sub(r" at 0x[0-9a-fA-F]+", "", message)
 
 
 def keep_as_list(items: list[Decoded]) -> list[Decoded]:
