@@ -34,7 +34,7 @@ CONFIG = {
 
 def fif_captions(count: int) -> list[str]:
     from fomo_order.catalog import load_catalog
-    from fomo_order.embed.captions import concept_captions, unique_captions
+    from fomo_order.embeddings.captions import concept_captions, unique_captions
 
     catalog = load_catalog(SHARED / "datasets", templates=SHARED / "primers.json")
     captions, _ = unique_captions(concept_captions(catalog))
@@ -57,8 +57,8 @@ def main() -> None:
     import open_clip
     import torch
 
-    from fomo_order.embed.openclip_backend import OpenClipEncoder
-    from fomo_order.embed.settings import EmbedSettings, resolve_runtime
+    from fomo_order.embeddings.openclip_backend import OpenClipEncoder
+    from fomo_order.embeddings.settings import EmbedSettings, resolve_runtime
 
     if args.threads:
         # On a loaded machine every multi-threaded op waits for its slowest thread's time slice, which

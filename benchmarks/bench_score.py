@@ -64,9 +64,8 @@ def main() -> None:
     from PIL import Image
 
     from fomo_order.catalog import load_catalog
-    from fomo_order.cli.score_cmd import default_workers
-    from fomo_order.embed import EmbedSettings
-    from fomo_order.scoring import ImageSource, score_catalog
+    from fomo_order.embeddings import EmbedSettings
+    from fomo_order.scores import ImageSource, default_workers, score_catalog
 
     workers = default_workers() if args.workers is None else args.workers
     with tempfile.TemporaryDirectory() as tmp_name:

@@ -3,7 +3,7 @@ and the one place where a plain string becomes a choice.
 
 Choices that belong to one step live with it: refinement in :mod:`fomo_order.similarity.search`, the
 within-year mode in :mod:`fomo_order.orderings.basic`, backend and precision in
-:mod:`fomo_order.embed.settings`, frequency sources in :mod:`fomo_order.frequencies`.
+:mod:`fomo_order.embeddings.settings`, frequency sources in :mod:`fomo_order.frequencies`.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from fomo_order.catalog import load_catalog
-from fomo_order.embed.captions import concept_captions, unique_captions
+from fomo_order.embeddings.captions import concept_captions, unique_captions
 
 torch = pytest.importorskip("torch")
 open_clip = pytest.importorskip("open_clip")
@@ -116,6 +116,40 @@ def test_checkpoint_through_the_cli_equals_encode_text(run_cli, tmp_path: Path, 
     assert re.fullmatch(r"[0-9a-f]{64}", sidecar["captions"]["sha256"])
     assert sidecar["text_forward"].startswith("length-bucketed")
     assert "timestamp" not in json.dumps(sidecar).lower()
+    # What decides the vectors besides the model, once and readably; nothing that differs between installs.
+    assert sidecar["versions"] == {"torch": torch.__version__.split("+")[0], "open_clip": open_clip.__version__}
+    assert "model_key" not in sidecar
+    assert list(sidecar)[:5] == ["tool", "version", "command", "argv", "inputs"]
+
+
+def test_the_library_writes_the_bytes_the_cli_writes(run_cli, tmp_path: Path, tiny) -> None:
+    import fomo_order as fo
+    from fomo_order.errors import CheckFailed
+
+    config, checkpoint, _ = tiny
+    catalog_path = write_catalog(tmp_path / "catalog.json", CATALOG)
+    cli = tmp_path / "cli.npy"
+    assert run_cli(*embed_args(catalog_path, cli, tiny, "--no-cache", "--device", "cpu")).exit_code == 0
+    cli_sidecar = json.loads(cli.with_suffix(".json").read_text(encoding="utf-8"))
+
+    catalog = fo.load_catalog(catalog_path)
+    settings = fo.EmbedSettings(model_config=config, pretrained=str(checkpoint), device="cpu")
+    result = fo.embed(catalog, settings)
+    assert isinstance(result, fo.EmbedResult) and result.meta["argv"] is None
+    api = tmp_path / "api.npy"
+    result.write(api)
+    assert api.read_bytes() == cli.read_bytes()
+    api_sidecar = json.loads(api.with_suffix(".json").read_text(encoding="utf-8"))
+    assert api_sidecar.pop("argv") is None
+    assert api_sidecar == {key: value for key, value in cli_sidecar.items() if key != "argv"}
+
+    # Given the CLI's command line, the API's sidecar is the CLI's byte for byte: --check agrees.
+    same = fo.embed(catalog, settings, argv=cli_sidecar["argv"])
+    same.write(cli, check=True)
+    same.write(api)
+    assert api.with_suffix(".json").read_bytes() == cli.with_suffix(".json").read_bytes()
+    with pytest.raises(CheckFailed, match=r"cli\.json"):
+        result.write(cli, check=True)  # (its argv is None)
 
 
 def test_prompt_ensembling_is_the_normalised_mean(run_cli, tmp_path: Path, tiny) -> None:
@@ -181,6 +215,7 @@ def test_cache_embeds_only_new_captions_and_changes_no_bit(run_cli, tmp_path: Pa
 
     (model_dir,) = [p for p in cache.iterdir() if p.is_dir()]
     assert model_dir.name.startswith("openclip-fomo-test-tiny-")
+    assert model_dir.name not in out.with_suffix(".json").read_text(encoding="utf-8")  # the cache's key stays its own
     assert len(list(model_dir.glob("*.npz"))) == 2
     assert not list(model_dir.glob("*.tmp"))
 
@@ -352,7 +387,7 @@ def test_model_differs_from_the_config_stem(run_cli, tmp_path: Path, tiny) -> No
 
 def test_length_bucketed_forward_matches_encode_text_directly(tiny) -> None:
     """The fast path on its own, over captions of every length up to the full context."""
-    from fomo_order.embed.openclip_text import causal_text_tower, encode_truncated, pool_positions
+    from fomo_order.embeddings.openclip_text import causal_text_tower, encode_truncated, pool_positions
 
     _, _, model = tiny
     tower = causal_text_tower(model)

@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fomo_order.embed import cache as cache_module
-from fomo_order.embed.batching import MIN_BATCH_ROWS, pad_batch, plan_batches
-from fomo_order.embed.cache import EmbeddingCache, model_key
-from fomo_order.embed.captions import caption_digest, ensemble, unique_captions
+from fomo_order.embeddings import cache as cache_module
+from fomo_order.embeddings.batching import MIN_BATCH_ROWS, pad_batch, plan_batches
+from fomo_order.embeddings.cache import EmbeddingCache, model_key
+from fomo_order.embeddings.captions import caption_digest, ensemble, unique_captions
 
 
 @settings(max_examples=200, deadline=None)
@@ -131,3 +131,14 @@ def test_no_cache_holds_nothing(tmp_path) -> None:
     cache.flush()
     assert len(cache) == 0 and not cache.lookup([caption_digest("a cat")])[0].any()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_fomo_order_embed_is_the_function_after_the_package_is_imported() -> None:
+    """The command line imports the embeddings package before anyone asks for ``fomo_order.embed``: a
+    subpackage named ``embed`` would then stand where the function should."""
+    import fomo_order
+    import fomo_order.embeddings.pipeline
+    import fomo_order.scores.pipeline
+
+    assert fomo_order.embed is fomo_order.embeddings.pipeline.embed
+    assert fomo_order.score is fomo_order.scores.pipeline.score

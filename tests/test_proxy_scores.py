@@ -35,3 +35,40 @@ def test_proxy_scores_refuse_stale_embeddings(run_cli, small_catalog: Path, tmp_
     result = run_cli("proxy-scores", small_catalog, "--embeddings", tmp_path / "e.npy", "-o", out)
     assert result.exit_code == 2 and "9 of 10 catalog concepts are missing" in result.stderr
     assert "1 rows are for concepts not in the catalog" in result.stderr and not out.exists()
+
+
+def test_the_library_returns_a_scores_result_that_writes_the_cli_bytes(
+    run_cli, small_catalog: Path, tmp_path: Path
+) -> None:
+    import fomo_order as fo
+
+    catalog = load_catalog(small_catalog)
+    vectors = np.random.default_rng(0).normal(size=(len(catalog), 6)).astype(np.float32)
+    embeddings = tmp_path / "e.npy"
+    write_embeddings(embeddings, vectors, catalog.concept_ids, {"backend": "test"})
+    cli = tmp_path / "cli.json"
+    assert run_cli("proxy-scores", small_catalog, "--embeddings", embeddings, "-o", cli).exit_code == 0
+    cli_meta = json.loads((tmp_path / "cli.meta.json").read_text(encoding="utf-8"))
+
+    result = fo.proxy_scores(catalog, embeddings, argv=cli_meta["argv"])
+    assert isinstance(result, fo.ScoreResult) and list(result.scores) == catalog.concept_ids
+    assert list(result.meta)[:5] == ["tool", "version", "command", "argv", "inputs"]
+    api = tmp_path / "api.json"
+    result.write(api)
+    assert api.read_bytes() == cli.read_bytes()
+    assert (tmp_path / "api.meta.json").read_bytes() == (tmp_path / "cli.meta.json").read_bytes()
+    result.write(cli, check=True)
+    # Rounded as write_scores rounds them; from an array the scores are the same numbers.
+    assert json.loads(api.read_text(encoding="utf-8"))["scores"] == {
+        cid: round(score, 6) for cid, score in result.scores.items()
+    }
+    rows = fo.embeddings_for(embeddings, catalog.concept_ids)
+    assert fo.proxy_scores(catalog, rows).scores == result.scores
+
+
+def test_every_name_of_the_scores_package_resolves() -> None:
+    import fomo_order.scores as scores
+
+    for name in scores.__all__:
+        assert getattr(scores, name) is not None, name
+    assert sorted(scores.__all__) == sorted(scores._MODULE_OF)

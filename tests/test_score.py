@@ -189,7 +189,7 @@ def test_max_per_class_is_a_seeded_sample(run_cli, tmp_path: Path, setup) -> Non
 
     # The sample is what the library draws from a generator made from the seed.
     from fomo_order.catalog import load_catalog
-    from fomo_order.scoring import ImageSource, list_images, sample_images
+    from fomo_order.scores import ImageSource, list_images, sample_images
 
     catalog = load_catalog(setup["catalog"])
     listing = list_images(catalog, ImageSource(folder(setup)))
@@ -300,7 +300,7 @@ def test_model_whose_image_input_cannot_be_built(run_cli, tmp_path: Path, setup,
 
 
 def test_zero_shot_scores_by_hand() -> None:
-    from fomo_order.scoring import zero_shot_scores
+    from fomo_order.scores import zero_shot_scores
 
     # Two datasets: concepts 0, 1 (dataset 0) and 2 (dataset 1, one class: always right).
     classes = np.array([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]])
@@ -317,7 +317,7 @@ def test_zero_shot_scores_by_hand() -> None:
 def test_split_transform_equals_the_whole_transform(setup) -> None:
     from PIL import Image
 
-    from fomo_order.scoring.decode import split_transform
+    from fomo_order.scores.decode import split_transform
 
     _, _, preprocess = open_clip.create_model_and_transforms(NAME, pretrained=str(setup["checkpoint"]))
     split = split_transform(preprocess)
@@ -354,23 +354,91 @@ def test_device_auto_uses_cuda(run_cli, tmp_path: Path, setup) -> None:
     assert max(abs(got[k] - expected[k]) for k in expected) < 1e-3
 
 
-def test_progress_shows_images_per_second_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> None:
+class Recorder:
+    """A :class:`~fomo_order.progress.Reporter` that keeps every call."""
+
+    def __init__(self) -> None:
+        self.phases: list[dict] = []
+        self.notes: list[str] = []
+
+    def start(self, total: int, description: str, unit: str) -> None:
+        self.phases.append({"description": description, "unit": unit, "total": total, "done": 0, "finished": False})
+
+    def advance(self, amount: int) -> None:
+        assert self.phases and not self.phases[-1]["finished"], "advance outside a phase"
+        self.phases[-1]["done"] += amount
+
+    def note(self, message: str) -> None:
+        self.notes.append(message)
+
+    def finish(self) -> None:
+        if self.phases:
+            self.phases[-1]["finished"] = True
+
+
+def test_the_library_reports_every_phase_through_a_reporter_and_writes_what_the_cli_writes(
+    run_cli, tmp_path: Path, setup
+) -> None:
+    import fomo_order as fo
+    from fomo_order.embeddings.captions import concept_captions, unique_captions
+    from fomo_order.scores import DEFAULT_BATCH_SIZE
+
+    images = tmp_path / "images"
+    shutil.copytree(folder(setup), images)
+    (images / "ANIMALS" / "cat" / "garbage.png").write_bytes(b"not an image at all")
+    catalog = fo.load_catalog(setup["catalog"])
+    settings = fo.EmbedSettings(
+        model_config=setup["config"], pretrained=str(setup["checkpoint"]), device="cpu", batch_size=DEFAULT_BATCH_SIZE
+    )
+    recorder = Recorder()
+    result = fo.score(catalog, fo.ImageSource(images), settings, metric="probability", workers=0, reporter=recorder)
+    assert isinstance(result, fo.ScoreResult)
+
+    listed = sum(len(pairs) for pairs in folder_images(images).values())
+    captions = len(unique_captions(concept_captions(catalog))[0])
+    assert [(p["description"], p["unit"], p["total"]) for p in recorder.phases] == [
+        ("embedding captions", "captions", captions),
+        ("reading images", "images", listed),
+        ("encoding images", "images", listed),  # every file is distinct: none is encoded twice
+    ]
+    assert all(p["done"] == p["total"] and p["finished"] for p in recorder.phases), recorder.phases
+    assert any(note.startswith(f"loading {NAME}") for note in recorder.notes), recorder.notes
+    assert any(note.startswith("warning: skipped 1 unreadable image(s)") for note in recorder.notes), recorder.notes
+
+    # The meta starts as every artifact's does; the API's files are the CLI's, byte for byte.
+    assert list(result.meta)[:5] == ["tool", "version", "command", "argv", "inputs"]
+    assert result.meta["tool"] == "fomo-order" and result.meta["version"] == fo.__version__
+    assert result.meta["command"] == "score" and result.meta["argv"] is None
+    assert set(result.meta["versions"]) == {"torch", "open_clip", "torchvision", "pillow"}
+    assert "model_key" not in result.meta and "image_model_key" not in result.meta
+    api, cli = tmp_path / "api.json", tmp_path / "cli.json"
+    result.write(api)
+    args = ["--images", images, "--metric", "probability", "--workers", 0, "--no-cache", "--quiet"]
+    ran = run_cli(*score_args(setup, cli, *args))
+    assert ran.exit_code == 0, ran.output
+    assert "warning" not in ran.stderr  # --quiet: no notes
+    assert api.read_bytes() == cli.read_bytes()
+    api_meta, cli_meta = (json.loads((tmp_path / f"{n}.meta.json").read_text("utf-8")) for n in ("api", "cli"))
+    assert cli_meta.pop("argv")[:2] == ["score", str(setup["catalog"])] and api_meta.pop("argv") is None
+    assert api_meta == cli_meta
+
+
+def test_progress_shows_items_per_second_on_a_terminal_only() -> None:
     import io
     import time
 
     from rich.console import Console
 
-    from fomo_order.cli import score_cmd
+    from fomo_order.cli.progress import RichReporter
 
     for terminal in (True, False):
         stream = io.StringIO()
-        monkeypatch.setattr(score_cmd, "console", Console(file=stream, force_terminal=terminal, width=120))
-        with score_cmd.StageProgress() as progress:
-            progress("images", 0, 40)
+        reporter = RichReporter(Console(file=stream, force_terminal=terminal, width=120))
+        reporter.start(40, "encoding images", "images")
+        for _ in range(2):
             time.sleep(0.05)
-            progress("images", 10, 40)
-            time.sleep(0.05)
-            progress("images", 20, 40)
-            time.sleep(0.3)  # a refresh of the bar
+            reporter.advance(10)
+        time.sleep(0.3)  # a refresh of the bar
+        reporter.finish()
         shown = stream.getvalue()
         assert ("encoding images" in shown and "images/s" in shown) == terminal, shown

@@ -14,12 +14,26 @@ from typing import Any
 
 import numpy as np
 
-from fomo_order.errors import CheckFailed, InputError
-from fomo_order.fileio import check_texts, dumps_json, read_json, write_files_atomic
+from fomo_order.errors import InputError
+from fomo_order.fileio import check_files, dumps_json, read_json, write_files_atomic
 
 
 def sidecar_path(npy_path: str | Path) -> Path:
     return Path(npy_path).with_suffix(".json")
+
+
+def embeddings_files(
+    path: str | Path, matrix: np.ndarray, concept_ids: Sequence[str], meta: dict[str, Any]
+) -> dict[Path, bytes]:
+    """The bytes of ``OUT.npy`` and of its ``.json`` sidecar (``meta`` with rows, dim and concepts), in that order."""
+    path = Path(path)
+    if matrix.shape[0] != len(concept_ids):
+        raise ValueError("one row per concept id")
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(matrix, dtype=np.float32), allow_pickle=False)
+    sidecar = {**meta, "rows": int(matrix.shape[0]), "dim": int(matrix.shape[1]), "concepts": list(concept_ids)}
+    # the vectors first, the sidecar (their meta) last: written both or neither
+    return {path: buffer.getvalue(), sidecar_path(path): dumps_json(sidecar).encode("utf-8")}
 
 
 def write_embeddings(
@@ -29,25 +43,11 @@ def write_embeddings(
 
     ``check``: write nothing, raise :class:`CheckFailed` unless both files equal what would be written.
     """
-    path = Path(path)
-    if matrix.shape[0] != len(concept_ids):
-        raise ValueError("one row per concept id")
-    buffer = io.BytesIO()
-    np.save(buffer, np.ascontiguousarray(matrix, dtype=np.float32), allow_pickle=False)
-    sidecar = {**meta, "rows": int(matrix.shape[0]), "dim": int(matrix.shape[1]), "concepts": list(concept_ids)}
+    files = embeddings_files(path, matrix, concept_ids, meta)
     if check:
-        problems = []
-        if not path.is_file() or path.read_bytes() != buffer.getvalue():
-            problems.append(f"{path}: {'missing' if not path.is_file() else 'the vectors differ'}")
-        try:
-            check_texts({sidecar_path(path): dumps_json(sidecar)})
-        except CheckFailed as failed:
-            problems.append(str(failed))
-        if problems:
-            raise CheckFailed("; ".join(problems))
-        return
-    # the vectors first, the sidecar (their meta) last, both or neither
-    write_files_atomic({path: buffer.getvalue(), sidecar_path(path): dumps_json(sidecar).encode("utf-8")})
+        check_files(files)
+    else:
+        write_files_atomic(files)
 
 
 def read_embeddings_file(path: str | Path) -> tuple[np.ndarray, list[str], dict[str, Any]]:

@@ -28,7 +28,7 @@ from fomo_order.cli.options import (
     dataset_names,
     output,
 )
-from fomo_order.embed.settings import DEFAULT_BATCH_SIZE, Backend, Precision
+from fomo_order.embeddings.settings import DEFAULT_BATCH_SIZE, Backend, Precision
 
 
 @app.command("embed", short_help="Embed every concept's caption(s) with a text encoder: OUT.npy + OUT.json.")
@@ -61,10 +61,9 @@ def embed_command(
     order) and OUT.json (concept ids, model, weights, templates, captions sha256). Captions already in the
     cache are not recomputed. Exit codes: 0 done, 1 --check found a difference, 2 bad input.
     """
-    from fomo_order.artifacts.embeddings import write_embeddings
     from fomo_order.catalog import load_catalog
     from fomo_order.cli.progress import reporter
-    from fomo_order.embed import EmbedSettings, embed
+    from fomo_order.embeddings import EmbedSettings, embed
 
     settings = EmbedSettings(
         backend=backend,
@@ -78,7 +77,7 @@ def embed_command(
     cat = load_catalog(catalog, templates=templates, datasets=dataset_names(datasets))
     argv = command_line(ctx, leave_out=(*CACHE_PARAMS, "check", "quiet"))
     result = embed(cat, settings, cache_root=cache_root(cache_dir, no_cache), reporter=reporter(quiet), argv=argv)
-    write_embeddings(out, result.matrix, result.concept_ids, result.meta, check)
+    result.write(out, check=check)
     verb = "are current" if check else "written"
     console.print(
         Text(

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from fomo_order.cli.options import flag
-from fomo_order.embed.settings import Precision
+from fomo_order.embeddings.settings import Precision
 
 PretrainedOption = Annotated[
     str | None,
@@ -37,6 +37,6 @@ CACHE_PARAMS = ("cache_dir", "no_cache")
 
 def cache_root(cache_dir: Path | None, no_cache: bool) -> Path | None:
     """The cache root the options ask for (None: no cache)."""
-    from fomo_order.embed import default_cache_root
+    from fomo_order.embeddings import default_cache_root
 
     return None if no_cache else (cache_dir or default_cache_root())

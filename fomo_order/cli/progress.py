@@ -9,6 +9,7 @@ it reports nothing at all.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from rich.console import Console
 
@@ -44,7 +45,8 @@ class RichReporter:
         )
 
         amount = DownloadColumn() if unit == "bytes" else MofNCompleteColumn()
-        columns = (TextColumn("{task.description}"), BarColumn(), amount, TimeRemainingColumn())
+        rate = () if unit == "bytes" else (rate_column(unit),)  # counted phases show their rate (images/s)
+        columns = (TextColumn("{task.description}"), BarColumn(), amount, *rate, TimeRemainingColumn())
         self._progress = Progress(*columns, console=self.console, transient=True)
         self._progress.start()
         self._task = self._progress.add_task(description, total=total or None)
@@ -69,6 +71,18 @@ class RichReporter:
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+
+
+def rate_column(unit: str) -> Any:
+    """A rich progress column showing how fast the phase goes in its own unit (``12.3 images/s``)."""
+    from rich.progress import ProgressColumn, Task
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            return Text(f"{task.speed:,.1f} {unit}/s" if task.speed else "")
+
+    return RateColumn()
 
 
 def reporter(quiet: bool = False, console: Console | None = None) -> Reporter:

@@ -28,11 +28,9 @@ def proxy_scores_command(
     """Write a stand-in for per-concept accuracy: each concept's text margin, 1 - the cosine similarity
     to the nearest other class of its dataset (higher = easier to tell apart). Feed it to
     `order performance --scores` when you have no reference model's per-concept scores."""
-    from fomo_order.artifacts.scores import write_scores
     from fomo_order.catalog import load_catalog
     from fomo_order.scores import proxy_scores
 
     cat = load_catalog(catalog, datasets=dataset_names(datasets))
-    scores, meta = proxy_scores(cat, embeddings, argv=command_line(ctx))
-    write_scores(out, scores, meta, check)
+    proxy_scores(cat, embeddings, argv=command_line(ctx)).write(out, check=check)
     console.print(Text(f"{out}: text-margin scores of {len(cat)} concepts {'are current' if check else 'written'}"))

@@ -3,9 +3,8 @@ input of ``order performance --scores``."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -19,15 +18,18 @@ from fomo_order.cli.model_options import (
     PretrainedOption,
     cache_root,
 )
-from fomo_order.cli.options import CatalogArgument, Check, Datasets, DeviceOption, Templates, dataset_names, output
-from fomo_order.embed.settings import Precision
-
-MAX_DEFAULT_WORKERS = 8
-
-
-def default_workers() -> int:
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return min(MAX_DEFAULT_WORKERS, cores)
+from fomo_order.cli.options import (
+    CatalogArgument,
+    Check,
+    Datasets,
+    DeviceOption,
+    Quiet,
+    Templates,
+    dataset_names,
+    output,
+)
+from fomo_order.embeddings.settings import Precision
+from fomo_order.scores.settings import DEFAULT_BATCH_SIZE, MAX_DEFAULT_WORKERS
 
 
 @app.command(
@@ -88,7 +90,7 @@ def score_command(
     batch_size: Annotated[
         int,
         typer.Option("--batch-size", help="Images (and captions) per batch; image batches are whole multiples of 16."),
-    ] = 64,
+    ] = DEFAULT_BATCH_SIZE,
     precision: PrecisionOption = Precision.FP32,
     workers: Annotated[
         int | None,
@@ -101,6 +103,7 @@ def score_command(
     cache_dir: CacheDirOption = None,
     no_cache: NoCacheOption = False,
     check: Check = False,
+    quiet: Quiet = False,
 ) -> None:
     """Classify every image zero-shot among its dataset's classes with an open_clip model (classifier:
     each class's caption embedding, templates averaged, as `embed` makes them) and write each concept's
@@ -108,13 +111,10 @@ def score_command(
     (counted in the meta, with a warning). Image features are cached by file content and model.
     Exit codes: 0 done, 1 --check differs, 2 bad input.
     """
-    import numpy as np
-
-    from fomo_order.artifacts.meta import make_meta
-    from fomo_order.artifacts.streams import emit
     from fomo_order.catalog import load_catalog
-    from fomo_order.embed import EmbedSettings
-    from fomo_order.scoring import ImageSource, score_catalog
+    from fomo_order.cli.progress import reporter
+    from fomo_order.embeddings import EmbedSettings
+    from fomo_order.scores import ImageSource, score
 
     source = ImageSource(root=images, fif_info=fif_info, split=split)
     settings = EmbedSettings(
@@ -127,30 +127,19 @@ def score_command(
         precision=precision,
     )
     cat = load_catalog(catalog, templates=templates, datasets=dataset_names(datasets))
-    rng = np.random.default_rng(seed)
-    with StageProgress() as progress:
-        result = score_catalog(
-            cat,
-            source,
-            settings,
-            metric=metric,
-            max_per_class=max_per_class,
-            rng=rng,
-            workers=default_workers() if workers is None else workers,
-            cache_root=cache_root(cache_dir, no_cache),
-            progress=progress,
-            log=lambda message: console.print(message, markup=False),
-        )
-    meta = make_meta(
-        "score",
-        argv=command_line(ctx, leave_out=("check", "workers", *CACHE_PARAMS)),
-        inputs={"catalog": cat.record()},
-        **result.meta,
-        seed=seed if max_per_class is not None else None,
-        concepts=len(cat),
+    result = score(
+        cat,
+        source,
+        settings,
+        metric=metric,
+        max_per_class=max_per_class,
+        seed=seed,
+        workers=workers,
+        cache_root=cache_root(cache_dir, no_cache),
+        reporter=reporter(quiet),
+        argv=command_line(ctx, leave_out=("check", "workers", "quiet", *CACHE_PARAMS)),
     )
-    emit(out, {"scores": result.scores, "images": result.images}, meta, check)
-    scored = sum(result.images.values())
+    result.write(out, check=check)
     tied = result.meta["tied_concepts"]
     if tied:
         hint = " (--metric probability has next to none)" if metric == "accuracy" else ""
@@ -159,45 +148,9 @@ def score_command(
             f"order performance breaks such ties by its seed{hint}",
             markup=False,
         )
+    scored = sum(result.images.values()) if result.images is not None else 0
     console.print(
         f"{out}: {metric} of {len(cat)} concepts on {scored} images {'is current' if check else 'written'}; "
         f"{result.encoded} images encoded, {result.cached} from the cache, {len(result.skipped)} unreadable skipped",
         markup=False,
     )
-
-
-STAGES = {"captions": "embedding captions", "hashing": "reading images", "images": "encoding images"}
-
-
-class StageProgress:
-    """A rich bar on stderr with items/s, one stage at a time; silent when stderr is not a terminal."""
-
-    def __enter__(self) -> Any:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self._bar = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]}"),
-            TimeRemainingColumn(),
-            console=console,
-            disable=not console.is_terminal,
-            transient=True,
-        )
-        self._bar.__enter__()
-        self._task = self._bar.add_task("", total=None, rate="")
-        self._stage: str | None = None
-        return self.update
-
-    def update(self, stage: str, done: int, total: int) -> None:
-        if stage != self._stage:
-            self._stage = stage
-            self._bar.reset(self._task, total=total, description=STAGES.get(stage, stage), rate="")
-        self._bar.update(self._task, completed=done, total=total)
-        speed = self._bar.tasks[0].speed
-        unit = "captions" if stage == "captions" else "images"
-        self._bar.update(self._task, rate=f"{speed:,.1f} {unit}/s" if speed else "")
-
-    def __exit__(self, *exc: object) -> None:
-        self._bar.__exit__(*exc)

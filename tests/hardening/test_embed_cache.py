@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import fomo_order.embed.cache as cache_module
+import fomo_order.embeddings.cache as cache_module
 from tests.conftest import REPO
 from tests.test_embed import CATALOG, assert_one_line_error, counts, embed_args, make_tiny_clip, write_catalog
 
@@ -281,8 +281,8 @@ def test_a_model_json_that_lies_about_the_dimension_is_found_by_the_model(tmp_pa
     """Where the model's config does not tell its dimension, model.json's is checked against what it computes:
     a mismatch sets the cache aside and embeds again, never a RuntimeError."""
     from fomo_order.catalog import load_catalog
-    from fomo_order.embed.pipeline import embed_catalog, make_encoder
-    from fomo_order.embed.settings import EmbedSettings, resolve_runtime
+    from fomo_order.embeddings.pipeline import embed_catalog, make_encoder
+    from fomo_order.embeddings.settings import EmbedSettings, resolve_runtime
 
     catalog_path, cache, model_dir, shard, fresh = cached_run
     config, checkpoint, _ = tiny

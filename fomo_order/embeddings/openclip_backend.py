@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from fomo_order.embed.batching import pad_batch, plan_batches
-from fomo_order.embed.encoder import BatchSink, one_line
-from fomo_order.embed.hub import hub_offline, hub_resolvable
-from fomo_order.embed.settings import EmbedSettings, Runtime
+from fomo_order.embeddings.batching import pad_batch, plan_batches
+from fomo_order.embeddings.encoder import BatchSink, one_line
+from fomo_order.embeddings.hub import hub_offline, hub_resolvable
+from fomo_order.embeddings.settings import EmbedSettings, Runtime
 from fomo_order.errors import InputError, ParameterError
 from fomo_order.fileio import read_json, sha256_file
 
@@ -134,7 +134,7 @@ class OpenClipEncoder:
         import open_clip
         import torch
 
-        from fomo_order.embed.openclip_text import causal_text_tower
+        from fomo_order.embeddings.openclip_text import causal_text_tower
 
         checkpoint = self._checkpoint if self._checkpoint is not None else self._download()
         self._log(f"loading {self.name} from {checkpoint.name}")
@@ -217,7 +217,7 @@ class OpenClipEncoder:
     def encode(self, captions: Sequence[str], sink: BatchSink) -> None:
         import torch
 
-        from fomo_order.embed.openclip_text import encode_truncated, pool_positions
+        from fomo_order.embeddings.openclip_text import encode_truncated, pool_positions
 
         self._load()
         tokens = self._tokenizer(list(captions))

@@ -7,11 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from fomo_order.embed.encoder import one_line
-from fomo_order.embed.openclip_backend import OpenClipEncoder
-from fomo_order.embed.settings import Runtime
+from fomo_order.embeddings.encoder import one_line
+from fomo_order.embeddings.openclip_backend import OpenClipEncoder
+from fomo_order.embeddings.settings import Runtime
 from fomo_order.errors import InputError
-from fomo_order.scoring.decode import SplitTransform, split_transform
+from fomo_order.scores.decode import SplitTransform, split_transform
 
 # Batches are padded to a multiple of this many images (copies of their first image): CPU GEMM kernels
 # round rows differently when the row count is not a multiple of their block, so an image's features

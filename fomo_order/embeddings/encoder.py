@@ -13,8 +13,9 @@ BatchSink = Callable[[np.ndarray, np.ndarray], None]
 
 class TextEncoder(Protocol):
     def identity(self) -> dict[str, Any]:
-        """Everything that decides the vectors (model, weights, precision, device, library versions):
-        the cache key. Cheap: no model is loaded for it where that can be avoided."""
+        """Everything that decides the vectors (model, weights, precision, device, and under ``"versions"``
+        the libraries' versions, which the sidecar records as they are): the cache key. Cheap: no model is
+        loaded for it where that can be avoided."""
 
     def describe(self) -> dict[str, Any]:
         """Fields for the sidecar: backend, model, weights (file name + sha256, never an absolute path)."""

@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from fomo_order.embed.batching import pad_batch, plan_batches
-from fomo_order.embed.encoder import BatchSink, one_line
-from fomo_order.embed.hub import directory_sha256, hub_offline
-from fomo_order.embed.settings import EmbedSettings, Runtime
+from fomo_order.embeddings.batching import pad_batch, plan_batches
+from fomo_order.embeddings.encoder import BatchSink, one_line
+from fomo_order.embeddings.hub import directory_sha256, hub_offline
+from fomo_order.embeddings.settings import EmbedSettings, Runtime
 from fomo_order.errors import InputError, ParameterError
 
 PACKAGED_MINILM_NAMES = ("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from fomo_order.embed.encoder import one_line
+from fomo_order.embeddings.encoder import one_line
 
 # Images per worker task: small enough for a smooth progress bar, large enough to amortise the hand-over.
 CHUNK = 8
@@ -41,14 +42,16 @@ def hash_file(path: Path) -> Hashed:
     return Hashed(hashlib.sha256(data).digest(), None)
 
 
-def hash_files(paths: Sequence[Path], threads: int, progress: Callable[[int], None] | None = None) -> list[Hashed]:
-    """The sha256 of every file, in order; ``progress(done)`` every few files."""
+def hash_files(paths: Sequence[Path], threads: int, advance: Callable[[int], None] | None = None) -> list[Hashed]:
+    """The sha256 of every file, in order; ``advance(n)`` every few files with how many more are hashed."""
     results: list[Hashed] = []
+    reported = 0
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         for done, result in enumerate(pool.map(hash_file, paths, chunksize=16), start=1):
             results.append(result)
-            if progress is not None and (done % 64 == 0 or done == len(paths)):
-                progress(done)
+            if advance is not None and (done % 64 == 0 or done == len(paths)):
+                advance(done - reported)
+                reported = done
     return results
 
 
@@ -151,8 +154,14 @@ class ImageFiles:
                     image.load()  # decode now: a truncated file fails here, not later
                     array = self.pil_stage(image)
         except Exception as exc:  # PIL raises many types for broken files (OSError, SyntaxError, ValueError, ...)
-            return Decoded(index, None, f"{type(exc).__name__}: {one_line(exc, 120)}")
+            return Decoded(index, None, f"{type(exc).__name__}: {without_addresses(one_line(exc, 120))}")
         return Decoded(index, array, None)
+
+
+def without_addresses(message: str) -> str:
+    """``message`` without object addresses (PIL names the buffer it read: ``<_io.BytesIO object at 0x7f..>``),
+    which differ from run to run and would make the meta that records the reason differ too."""
+    return re.sub(r" at 0x[0-9a-fA-F]+", "", message)
 
 
 def keep_as_list(items: list[Decoded]) -> list[Decoded]:

@@ -17,6 +17,7 @@ import numpy as np
 
 from fomo_order.catalog import Catalog
 from fomo_order.errors import ParameterError
+from fomo_order.scores.result import ScoreResult
 
 
 def text_margin_scores(catalog: Catalog, embeddings: np.ndarray) -> np.ndarray:
@@ -39,11 +40,12 @@ TEXT_MARGIN = "text margin: 1 - max cosine similarity to another class of the sa
 
 def proxy_scores(
     catalog: Catalog, embeddings: np.ndarray | str | Path, *, argv: list[str] | None = None
-) -> tuple[dict[str, float], dict[str, Any]]:
-    """Text-margin scores of every concept (a stand-in for per-concept accuracy) and their meta.
+) -> ScoreResult:
+    """Text-margin scores of every concept (a stand-in for per-concept accuracy), with their meta.
 
     ``embeddings``: one row per catalog concept (catalog order), or an embeddings file (rows matched by
-    concept id, recorded in the meta with its sidecar).
+    concept id, recorded in the meta with its sidecar). ``argv``: the command line the meta records.
+    ``result.write(path)`` writes the scores file (rounded to SCORE_DIGITS decimals) and its meta.
     """
     from fomo_order.artifacts.meta import input_record, make_meta
 
@@ -60,4 +62,4 @@ def proxy_scores(
             raise ParameterError("embeddings", f"expected {len(catalog)} rows (one per concept), got {vectors.shape}")
     scores = text_margin_scores(catalog, vectors)
     meta = make_meta("proxy-scores", argv=argv, inputs=inputs, score=TEXT_MARGIN, concepts=len(catalog))
-    return dict(zip(catalog.concept_ids, (float(s) for s in scores), strict=True)), meta
+    return ScoreResult(scores=dict(zip(catalog.concept_ids, (float(s) for s in scores), strict=True)), meta=meta)
