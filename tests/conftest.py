@@ -52,7 +52,7 @@ class CliResult:
 @pytest.fixture
 def run_cli():
     """Invoke the CLI in-process through `main()`, which owns the one-line errors and exit codes."""
-    from fomo_order.cli.main import main
+    from fomo_order.cli import main
 
     def invoke(*args: object) -> CliResult:
         out, err = io.StringIO(), io.StringIO()

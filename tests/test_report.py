@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from fomo_order.artifacts.embeddings import write_embeddings
+from fomo_order.artifacts.result import artifact_files
 from fomo_order.catalog import load_catalog
 from fomo_order.report import dataset_colours, spearman
 from tests.conftest import DEMO_CATALOG, write_json
@@ -277,7 +278,7 @@ def test_report_check_and_meta(run_cli, demo_streams, demo_inputs, tmp_path) -> 
     # the library writes the same files as the CLI
     report = report_of(demo_streams[:2], frequencies=demo_inputs["frequencies"], out=out, summary_json=summary,
                        argv=meta["argv"])
-    files = report.files(out)
+    files = artifact_files(report, out)
     assert list(files) == [out, summary, tmp_path / "r.meta.json"]
     assert all(data == path.read_bytes() for path, data in files.items())
 

@@ -65,12 +65,17 @@ def write_artifact(result: Artifact, path: str | Path, *, check: bool = False) -
             write_files_atomic({Path(path): primary})
         return
     check_output_path(path, directory_allowed=check)
-    files = with_partner_digests(result.files(Path(path)))
+    files = artifact_files(result, path)
     _refuse_clashes(list(files), result.meta)
     if check:
         check_files(files)
     else:
         write_files_atomic(files)
+
+
+def artifact_files(result: Artifact, path: str | Path) -> dict[Path, bytes]:
+    """The exact bytes :func:`write_artifact` puts at each path for ``result`` written at ``path``."""
+    return with_partner_digests(result.files(Path(path)))
 
 
 def with_partner_digests(files: dict[Path, bytes]) -> dict[Path, bytes]:

@@ -1,7 +1,7 @@
 """The command-line interface: a thin Typer layer that parses, calls the library and prints.
 
 :mod:`fomo_order.cli.app` holds the Typer app and the helpers that command modules share; each command
-lives in a ``<command>_cmd`` module that registers itself on the app; :mod:`fomo_order.cli.main` imports
+lives in a ``<command>_cmd`` module that registers itself on the app; :mod:`fomo_order.cli.runner` imports
 them all and runs the app. Heavy libraries (torch, open_clip, numba, matplotlib, elasticsearch) are
 imported inside the commands that need them, so ``fomo-order --help`` stays instant.
 
@@ -31,7 +31,7 @@ def interrupted() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Run ``fomo-order``."""
     try:
-        from fomo_order.cli.main import main as run
+        from fomo_order.cli.runner import main as run
     except KeyboardInterrupt:
         interrupted()
     try:

@@ -1,6 +1,6 @@
 """The Typer application, the console and the helpers every command module shares.
 
-Command modules import from here and register their command on :data:`app`; :mod:`fomo_order.cli.main`
+Command modules import from here and register their command on :data:`app`; :mod:`fomo_order.cli.runner`
 imports them all. Nothing here imports a command module, so there is no import circle.
 """
 

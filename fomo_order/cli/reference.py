@@ -20,7 +20,7 @@ REGENERATE = "python -m fomo_order.cli.reference docs/cli.md"
 def _root_command() -> click.Command:
     import typer.main
 
-    import fomo_order.cli.main  # noqa: F401  (registers every command on the app)
+    import fomo_order.cli.runner  # noqa: F401  (registers every command on the app)
     from fomo_order.cli.app import app
 
     return typer.main.get_command(app)

@@ -14,10 +14,10 @@ from tests.conftest import REPO
 
 
 def test_ctrl_c_while_the_cli_loads_is_one_line(monkeypatch, capsys) -> None:
-    monkeypatch.delitem(sys.modules, "fomo_order.cli.main", raising=False)
+    monkeypatch.delitem(sys.modules, "fomo_order.cli.runner", raising=False)
 
     def interrupted_import(name, *args, **kwargs):
-        if name == "fomo_order.cli.main":
+        if name == "fomo_order.cli.runner":
             raise KeyboardInterrupt
         return real_import(name, *args, **kwargs)
 
