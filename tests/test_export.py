@@ -51,7 +51,9 @@ def continuum_tasks(document: dict) -> list[set[str]]:
     kwargs = {key: value for key, value in document.items() if key != "labels"}
     scenario = ClassIncremental(InMemoryDataset(x, targets), **kwargs)
     # Continuum relabels the targets to their position in class_order; get_original_targets maps them back
-    return [{concept_of[int(label)] for label in scenario.get_original_targets(task.get_classes())} for task in scenario]
+    return [
+        {concept_of[int(label)] for label in scenario.get_original_targets(task.get_classes())} for task in scenario
+    ]
 
 
 def avalanche_experiences(document: dict) -> list[set[str]]:
