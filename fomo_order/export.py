@@ -164,31 +164,14 @@ def export_tasks(
     if labels is not None and catalog is not None:
         raise ParameterError("labels", "give a labels file or a catalog, not both")
     tasks, data = read_tasks_bytes(tasks_file)
-    source = STDIN_NAME if str(tasks_file) == STDIN else tasks_file
     inputs: dict[str, Any] = {"tasks": {"path": str(tasks_file), "sha256": sha256_bytes(data)}}
-    if labels is not None:
-        label_of = read_labels(labels)
-        inputs["labels"] = input_record(labels)
-        missing = [concept for task in tasks for concept in task if concept not in label_of]
-        if missing:
-            raise InputError(labels, f"lacks {len(missing)} concept(s) of {source}, e.g. {missing[0]!r}")
-    else:
-        if catalog is None:
-            cat = stream_catalog(tasks_file)
-        else:
-            cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
-        label_of = cat.index_of
-        inputs["catalog"] = cat.record()
-        missing = [concept for task in tasks for concept in task if concept not in label_of]
-        if missing:
-            raise InputError(
-                source, f"{len(missing)} concept(s) are not in the catalog {cat.source}, e.g. {missing[0]!r}"
-            )
+    label_of, labels_source, record = _labels_of(tasks, tasks_file, labels, catalog)
+    inputs.update(record)
     used = dict(sorted(((c, label_of[c]) for task in tasks for c in task), key=lambda item: item[1]))
     if to == "continuum" and list(used.values()) != list(range(len(used))):
         numbered = f"numbers {len(label_of)} concepts" if labels is not None else f"has {len(label_of)} concepts"
         raise InputError(
-            labels if labels is not None else cat.source,
+            labels_source,
             f"{numbered} but the tasks hold {len(used)}: "
             + CONTINUUM_NEEDS.format(k=len(used), k_1=len(used) - 1, top=max(used.values())),
         )
@@ -206,12 +189,34 @@ def export_tasks(
     return Export(target=to, kwargs=kwargs, labels=used, meta=meta)
 
 
+def _labels_of(
+    tasks: list[list[str]], tasks_file: str | Path, labels: str | Path | None, catalog: Catalog | str | Path | None
+) -> tuple[Mapping[str, int], str, dict[str, Any]]:
+    """Concept id -> label for ``tasks``, the file the labels come from, and its record for the meta."""
+    source = STDIN_NAME if str(tasks_file) == STDIN else str(tasks_file)
+    if labels is not None:
+        label_of = read_labels(labels)
+        missing = [concept for task in tasks for concept in task if concept not in label_of]
+        if missing:
+            raise InputError(labels, f"lacks {len(missing)} concept(s) of {source}, e.g. {missing[0]!r}")
+        return label_of, str(labels), {"labels": input_record(labels)}
+    if catalog is None:
+        cat = stream_catalog(tasks_file)
+    else:
+        cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
+    missing = [concept for task in tasks for concept in task if concept not in cat.index_of]
+    if missing:
+        raise InputError(source, f"{len(missing)} concept(s) are not in the catalog {cat.source}, e.g. {missing[0]!r}")
+    return cat.index_of, cat.source, {"catalog": cat.record()}
+
+
 def stream_catalog(tasks_file: str | Path) -> Catalog:
     """The catalog the tasks' stream was ordered from, followed through the metas (see the module's notes),
     with the dataset selection the ordering recorded."""
     if str(tasks_file) == STDIN:
-        raise ParameterError("catalog", "tasks read from standard input have no meta to find the catalog in: "
-                             "give a catalog or a labels file")
+        raise ParameterError(
+            "catalog", "tasks read from standard input have no meta to find the catalog in: give one or a labels file"
+        )
     from fomo_order.artifacts.streams import meta_path, read_meta
 
     artifact = Path(tasks_file)

@@ -178,3 +178,34 @@ def test_no_meta_to_follow(run_cli, tmp_path: Path) -> None:
     tasks_file = write_json(tmp_path / "tasks.json", [["ALPHA+++a0"]])
     done = run_cli("export", tasks_file, "--to", "avalanche", "-o", tmp_path / "out.json")
     assert done.exit_code == 2 and "has no meta" in done.stderr and "give a catalog or a labels file" in done.stderr
+
+
+def test_a_reversed_streams_tasks_find_the_catalog(run_cli, small_catalog: Path, tmp_path: Path) -> None:
+    fo.order(small_catalog, "random", seed=4).write(tmp_path / "forward.json")
+    assert run_cli("reverse", tmp_path / "forward.json", "-o", tmp_path / "backward.json").exit_code == 0
+    assert run_cli("split", tmp_path / "backward.json", "-o", tmp_path / "tasks.json", "--by-dataset").exit_code == 0
+    done = run_cli("export", tmp_path / "tasks.json", "--to", "continuum", "-o", tmp_path / "out.json")
+    assert done.exit_code == 0, done.output
+    document = read(tmp_path / "out.json")
+    backward = read(tmp_path / "backward.json")
+    assert document["class_order"] == [fo.label_map(small_catalog)[concept] for concept in backward]
+
+
+def test_the_python_api_refuses_what_the_libraries_would_misread(small_catalog: Path) -> None:
+    labels = fo.label_map(small_catalog)
+    tasks = [["ALPHA+++a0", "BETA+++b0"], ["gamma+++g0"]]
+    assert fo.to_avalanche(tasks, labels) == {
+        "fixed_class_order": [0, 4, 7],
+        "n_experiences": 2,
+        "per_exp_classes": {0: 2, 1: 1},
+    }
+    with pytest.raises(fo.ParameterError, match=r"0\.\.2"):  # Continuum relabels by class_order.argsort()
+        fo.to_continuum(tasks, labels)
+    assert fo.to_continuum(tasks, {"ALPHA+++a0": 2, "BETA+++b0": 0, "gamma+++g0": 1}) == {
+        "class_order": [2, 0, 1],
+        "increment": [2, 1],
+    }
+    with pytest.raises(fo.ParameterError, match="lack 1 concept"):
+        fo.to_avalanche([*tasks, ["OMEGA+++z"]], labels)
+    with pytest.raises(fo.InputError, match="duplicate"):
+        fo.to_avalanche([["ALPHA+++a0"], ["ALPHA+++a0"]], labels)
