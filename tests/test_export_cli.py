@@ -60,6 +60,7 @@ def test_stdin_and_stdout(run_cli, tasks_file: Path, small_catalog: Path) -> Non
     assert read(out)["per_exp_classes"] == {"0": 4, "1": 3, "2": 3} and read(out)["n_experiences"] == 3
     printed = run_piped("export", tasks_file, "--to", "avalanche", "-o", "-")
     assert printed.returncode == 0 and printed.stdout == out.read_bytes()
+    assert b"its meta was not written" in printed.stderr
     piped = run_piped("export", "-", "--to", "avalanche", "--catalog", small_catalog, "-o", "-",
                       stdin=tasks_file.read_bytes())
     assert piped.returncode == 0 and piped.stdout == out.read_bytes(), piped.stderr

@@ -46,7 +46,11 @@ def export_command(
 
     result = export_tasks(tasks_file, to, labels=labels, catalog=catalog, argv=command_line(ctx, ("check", "quiet")))
     result.write(out, check=check)
-    if not quiet and out != "-":
+    if quiet:
+        return
+    if out == "-":
+        console.print("note: the export went to standard output; its meta was not written", markup=False)
+    else:
         verb = "is current" if check else "written"
         sizes = result.meta["task_sizes"]
         console.print(
