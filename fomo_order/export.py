@@ -47,13 +47,13 @@ __all__ = [
 ]
 
 TARGETS = ("continuum", "avalanche")
-MAX_HOPS = 16
+MAX_HOPS = 16  # tasks -> stream -> forward stream -> ...: a longer chain is a loop
 # ClassIncremental relabels a target y as class_order.argsort()[y]: the inverse of class_order only when
 # class_order is a permutation of 0..K-1; other labels fail there (an index out of range).
 CONTINUUM_NEEDS = (
     "Continuum's ClassIncremental needs the tasks' {k} concepts labelled 0..{k_1} (its class_order must be a "
     "permutation of them), but a label reaches {top}: number only the tasks' concepts"
-)  # tasks -> stream -> forward stream -> ...: a longer chain is a loop
+)
 
 
 def label_map(catalog: Catalog | str | Path) -> dict[str, int]:
