@@ -44,6 +44,14 @@ _EXPORTS = {
     "similarity_path": "fomo_order.similarity",
     # split, FoMo-in-Flux, report
     "split_stream": "fomo_order.split",
+    # export to Continuum and Avalanche
+    "read_tasks": "fomo_order.artifacts.tasks",
+    "label_map": "fomo_order.export",
+    "read_labels": "fomo_order.export",
+    "to_continuum": "fomo_order.export",
+    "to_avalanche": "fomo_order.export",
+    "export_tasks": "fomo_order.export",
+    "Export": "fomo_order.export",
     "fif_overrides": "fomo_order.fif",
     "compare_streams": "fomo_order.report",
     "render_report": "fomo_order.report",

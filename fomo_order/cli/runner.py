@@ -12,6 +12,7 @@ from rich.text import Text
 from fomo_order.cli import (  # noqa: F401
     catalog_cmd,
     embed_cmd,
+    export_cmd,
     fetch_frequencies_cmd,
     fif_overrides_cmd,
     interrupted,
