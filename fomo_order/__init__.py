@@ -6,16 +6,17 @@ The library does all the work; the ``fomo-order`` command only parses flags, cal
 
     catalog = fo.load_catalog("configs/fif/catalog.yaml")
     stream = fo.order(catalog, "time", within_year="by-dataset", seed=1)   # .concept_ids, .meta
-    fo.write_stream("time.json", stream.concept_ids, stream.meta)
-    tasks, _ = fo.split_stream(stream.concept_ids, tasks=20)
+    stream.write("time.json")                                               # and time.meta.json
+    tasks = fo.split_stream(stream, tasks=20)                               # .tasks, .meta, .write(path)
 
-Names are imported on first use, so ``import fomo_order`` stays light (no torch, numba or matplotlib).
+Names are imported on first use, so ``import fomo_order`` stays light (no torch, numba or matplotlib);
+type checkers see them through the ``TYPE_CHECKING`` imports below.
 """
 
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
@@ -28,24 +29,29 @@ _EXPORTS = {
     "concept_id": "fomo_order.catalog",
     # frequencies and embeddings (the orderings' inputs)
     "fetch_frequencies": "fomo_order.frequencies",
+    "FetchOptions": "fomo_order.frequencies",
     "EmbedSettings": "fomo_order.embed",
     "embed": "fomo_order.embed",
     "proxy_scores": "fomo_order.scores",
+    "ImageSource": "fomo_order.scoring",
     # orderings
     "ORDERINGS": "fomo_order.orderings",
     "Stream": "fomo_order.orderings.api",
     "order": "fomo_order.orderings.api",
+    "reverse_stream": "fomo_order.orderings.api",
     "similarity_path": "fomo_order.similarity",
+    "SimilarityPath": "fomo_order.similarity",
     # split, FoMo-in-Flux, report
     "split_stream": "fomo_order.split",
+    "Tasks": "fomo_order.split",
     "fif_overrides": "fomo_order.fif",
+    "class_list_differences": "fomo_order.fif",
     "compare_streams": "fomo_order.report",
     "render_report": "fomo_order.report",
     # artifacts
     "read_stream": "fomo_order.artifacts.streams",
     "write_stream": "fomo_order.artifacts.streams",
     "write_tasks": "fomo_order.artifacts.streams",
-    "reversed_stream": "fomo_order.artifacts.streams",
     "read_scores": "fomo_order.artifacts.scores",
     "write_scores": "fomo_order.artifacts.scores",
     "read_counts": "fomo_order.artifacts.freqs",
@@ -61,6 +67,25 @@ _EXPORTS = {
 }
 
 __all__ = ["__version__", *_EXPORTS]
+
+if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors (tests/test_api.py keeps it in step)
+    from fomo_order.artifacts.embeddings import embeddings_for, write_embeddings
+    from fomo_order.artifacts.freqs import read_counts, read_freqs, write_freqs
+    from fomo_order.artifacts.scores import read_scores, write_scores
+    from fomo_order.artifacts.streams import read_stream, write_stream, write_tasks
+    from fomo_order.catalog import Catalog, Dataset, concept_id, load_catalog
+    from fomo_order.choices import Device
+    from fomo_order.embed import EmbedSettings, embed
+    from fomo_order.errors import FomoOrderError, InputError, ParameterError
+    from fomo_order.fif import class_list_differences, fif_overrides
+    from fomo_order.frequencies import FetchOptions, fetch_frequencies
+    from fomo_order.orderings import ORDERINGS
+    from fomo_order.orderings.api import Stream, order, reverse_stream
+    from fomo_order.report import compare_streams, render_report
+    from fomo_order.scores import proxy_scores
+    from fomo_order.scoring import ImageSource
+    from fomo_order.similarity import SimilarityPath, similarity_path
+    from fomo_order.split import Tasks, split_stream
 
 
 def __getattr__(name: str) -> Any:

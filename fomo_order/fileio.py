@@ -31,7 +31,11 @@ def read_text(path: str | Path) -> str:
 
 
 def read_json(path: str | Path) -> Any:
-    text = read_text(path)
+    return parse_json(read_text(path), path)
+
+
+def parse_json(text: str, path: str | Path) -> Any:
+    """``text`` as JSON, or an error naming ``path`` (where it came from: a file, ``-`` for standard input)."""
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

@@ -76,7 +76,7 @@ def test_library_errors_name_the_parameter_and_the_cli_shows_the_flag(run_cli, t
     assert caught.value.parameter == "within_year" and "not used by the random ordering" in caught.value.problem
     with pytest.raises(fo.ParameterError) as caught:
         fo.order(catalog, "frequency")
-    assert caught.value.parameter == "counts"
+    assert caught.value.parameter == "frequencies"
     result = run_cli("order", "frequency", REPO / "configs" / "demo" / "catalog.yaml", "-o", tmp_path / "f.json")
     assert result.exit_code == 2 and "--frequencies: the frequency ordering needs frequency counts" in result.stderr
     result = run_cli("order", "random", REPO / "configs" / "demo" / "catalog.yaml", "-o", tmp_path / "r.json",

@@ -89,7 +89,7 @@ def test_the_demo_catalog_is_a_subset_of_the_fif_catalog(fif) -> None:
 @pytest.mark.parametrize("name", ["performance", "frequency", "time", "dataset", "random"])
 def test_every_ordering_of_the_fif_catalog_gives_fif_ids(fif, name: str) -> None:
     values = np.random.default_rng(0).random(len(fif))
-    inputs = {"performance": {"scores": values}, "frequency": {"counts": values}}.get(name, {})
+    inputs = {"performance": {"scores": values}, "frequency": {"frequencies": values}}.get(name, {})
     stream = [fif.concept_ids[i] for i in make_order(name, fif, seed=1, **inputs).order]
     assert sorted(stream) == sorted(fif.concept_ids)
 

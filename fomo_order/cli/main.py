@@ -4,6 +4,7 @@ into one line on stderr and its exit code."""
 from __future__ import annotations
 
 import os
+import sys
 
 import typer
 from rich.text import Text
@@ -22,6 +23,7 @@ from fomo_order.cli import (  # noqa: F401
     split_cmd,
 )
 from fomo_order.cli.app import app, console, fail
+from fomo_order.cli.extras import extra_message, missing_extra
 from fomo_order.errors import EXIT_BAD_INPUT, FomoOrderError
 
 
@@ -49,4 +51,10 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         console.print("interrupted")
         raise SystemExit(130) from None
+    except ModuleNotFoundError as error:  # a heavy library of an extra that is not installed
+        found = missing_extra(sys.argv[1:] if argv is None else argv, error.name)
+        if found is None:
+            raise
+        console.print(Text.assemble(("error: ", "bold red"), extra_message(*found)), soft_wrap=True)
+        raise SystemExit(EXIT_BAD_INPUT) from None
     raise SystemExit(code if isinstance(code, int) else 0)
