@@ -68,24 +68,44 @@ _EXPORTS = {
 
 __all__ = ["__version__", *_EXPORTS]
 
-if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors (tests/test_api.py keeps it in step)
-    from fomo_order.artifacts.embeddings import embeddings_for, write_embeddings
-    from fomo_order.artifacts.freqs import read_counts, read_freqs, write_freqs
-    from fomo_order.artifacts.scores import read_scores, write_scores
-    from fomo_order.artifacts.streams import read_stream, write_stream, write_tasks
-    from fomo_order.catalog import Catalog, Dataset, concept_id, load_catalog
-    from fomo_order.choices import Device
-    from fomo_order.embed import EmbedSettings, embed
-    from fomo_order.errors import FomoOrderError, InputError, ParameterError
-    from fomo_order.fif import class_list_differences, fif_overrides
-    from fomo_order.frequencies import FetchOptions, fetch_frequencies
-    from fomo_order.orderings import ORDERINGS
-    from fomo_order.orderings.api import Stream, order, reverse_stream
-    from fomo_order.report import compare_streams, render_report
-    from fomo_order.scores import proxy_scores
-    from fomo_order.scoring import ImageSource
-    from fomo_order.similarity import SimilarityPath, similarity_path
-    from fomo_order.split import Tasks, split_stream
+if TYPE_CHECKING:  # the lazy names for type checkers and editors (`X as X`: re-exported); tests/test_api.py keeps it
+    # in step with _EXPORTS
+    from fomo_order.artifacts.embeddings import embeddings_for as embeddings_for
+    from fomo_order.artifacts.embeddings import write_embeddings as write_embeddings
+    from fomo_order.artifacts.freqs import read_counts as read_counts
+    from fomo_order.artifacts.freqs import read_freqs as read_freqs
+    from fomo_order.artifacts.freqs import write_freqs as write_freqs
+    from fomo_order.artifacts.scores import read_scores as read_scores
+    from fomo_order.artifacts.scores import write_scores as write_scores
+    from fomo_order.artifacts.streams import read_stream as read_stream
+    from fomo_order.artifacts.streams import write_stream as write_stream
+    from fomo_order.artifacts.streams import write_tasks as write_tasks
+    from fomo_order.catalog import Catalog as Catalog
+    from fomo_order.catalog import Dataset as Dataset
+    from fomo_order.catalog import concept_id as concept_id
+    from fomo_order.catalog import load_catalog as load_catalog
+    from fomo_order.choices import Device as Device
+    from fomo_order.embed import EmbedSettings as EmbedSettings
+    from fomo_order.embed import embed as embed
+    from fomo_order.errors import FomoOrderError as FomoOrderError
+    from fomo_order.errors import InputError as InputError
+    from fomo_order.errors import ParameterError as ParameterError
+    from fomo_order.fif import class_list_differences as class_list_differences
+    from fomo_order.fif import fif_overrides as fif_overrides
+    from fomo_order.frequencies import FetchOptions as FetchOptions
+    from fomo_order.frequencies import fetch_frequencies as fetch_frequencies
+    from fomo_order.orderings import ORDERINGS as ORDERINGS
+    from fomo_order.orderings.api import Stream as Stream
+    from fomo_order.orderings.api import order as order
+    from fomo_order.orderings.api import reverse_stream as reverse_stream
+    from fomo_order.report import compare_streams as compare_streams
+    from fomo_order.report import render_report as render_report
+    from fomo_order.scores import proxy_scores as proxy_scores
+    from fomo_order.scoring import ImageSource as ImageSource
+    from fomo_order.similarity import SimilarityPath as SimilarityPath
+    from fomo_order.similarity import similarity_path as similarity_path
+    from fomo_order.split import Tasks as Tasks
+    from fomo_order.split import split_stream as split_stream
 
 
 def __getattr__(name: str) -> Any:

@@ -273,7 +273,8 @@ def test_reverse_stream_takes_a_stream_or_a_file_and_gives_the_cli_bytes(run_cli
     assert (tmp_path / "api.meta.json").read_bytes() == (tmp_path / "r.meta.json").read_bytes()
     stream = fo.order(fo.load_catalog(catalog), "random", seed=3)
     from_stream = fo.reverse_stream(stream)
-    assert from_stream.concept_ids == from_file.concept_ids == fo.order(catalog, "random", seed=3, reverse=True).concept_ids
+    by_order = fo.order(catalog, "random", seed=3, reverse=True)
+    assert from_stream.concept_ids == from_file.concept_ids == by_order.concept_ids
     assert from_stream.meta["reverse"] is True and from_stream.meta["strategy"] == "random"
     assert from_stream.meta["inputs"]["stream"] == {"path": None, "sha256": cli_meta["inputs"]["stream"]["sha256"]}
 

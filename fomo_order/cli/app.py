@@ -54,7 +54,10 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version (and those of numpy, typer, rich, torch, numba)."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True,
+        help="Print the version, and those of numpy, typer, rich (and torch, numba where installed).",
+    ),
 ) -> None:
     """Make FoMo-in-Flux concept streams: order the concepts of many datasets and cut them into tasks."""
 
