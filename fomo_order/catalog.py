@@ -59,6 +59,11 @@ def dataset_of(concept: str) -> str:
     return concept.split(SEPARATOR, 1)[0]
 
 
+def class_name_of(concept: str) -> str:
+    """The class-name part of a concept id ``"<dataset>+++<class name>"``."""
+    return concept.split(SEPARATOR, 1)[-1]
+
+
 def split_concept_id(value: str, source: str | Path) -> tuple[str, str]:
     """Split ``"<dataset>+++<class name>"`` into its two parts, or raise naming ``source``."""
     parts = value.split(SEPARATOR)

@@ -16,7 +16,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from fomo_order.artifacts.streams import datasets_in_order
-from fomo_order.catalog import SEPARATOR, dataset_of
+from fomo_order.catalog import class_name_of, dataset_of
 from fomo_order.errors import InputError, ParameterError
 from fomo_order.split import tasks_sizes
 
@@ -195,7 +195,7 @@ def _first_difference(dataset: str, ours: list[str], theirs: list[str]) -> Class
     at = next((i for i, (a, b) in enumerate(zip(ours, theirs, strict=False)) if a != b), min(len(ours), len(theirs)))
 
     def class_at(concepts: list[str]) -> str | None:
-        return concepts[at].split(SEPARATOR, 1)[-1] if at < len(concepts) else None
+        return class_name_of(concepts[at]) if at < len(concepts) else None
 
     return ClassListDifference(dataset, len(ours), len(theirs), at, class_at(ours), class_at(theirs))
 

@@ -207,3 +207,16 @@ def test_version_names_the_key_dependencies(run_cli) -> None:
     for name in ("numpy", "typer", "rich"):
         assert f"{name} {version(name)}" in lines
     assert len(lines) <= 6
+
+
+def test_the_core_commands_need_no_extra(tmp_path: Path) -> None:
+    from fomo_order.cli.extras import EXTRA_MODULES
+    from tests.conftest import run_subprocess
+
+    heavy = tuple(sorted({module for modules in EXTRA_MODULES.values() for module in modules}))
+    catalog, stream, tasks = REPO / "configs" / "demo" / "catalog.yaml", tmp_path / "s.json", tmp_path / "t.json"
+    for args in (["--help"], ["catalog", catalog], ["order", "time", catalog, "-o", stream],
+                 ["split", stream, "--tasks", 4, "-o", tasks], ["reverse", stream, "-o", tmp_path / "r.json"],
+                 ["fif-overrides", stream, "--tasks", 4]):
+        done = run_subprocess(*args, unimportable=heavy)
+        assert done.returncode == 0, (args, done.stderr)
