@@ -7,6 +7,7 @@ so that everything downstream can trust a :class:`Catalog`.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -53,6 +54,16 @@ def concept_id(dataset: str, class_name: str) -> str:
     return f"{dataset}{SEPARATOR}{class_name}"
 
 
+def dataset_of(concept: str) -> str:
+    """The dataset part of a concept id ``"<dataset>+++<class name>"`` (the id as a whole when it has no '+++')."""
+    return concept.split(SEPARATOR, 1)[0]
+
+
+def class_name_of(concept: str) -> str:
+    """The class-name part of a concept id ``"<dataset>+++<class name>"``."""
+    return concept.split(SEPARATOR, 1)[-1]
+
+
 def split_concept_id(value: str, source: str | Path) -> tuple[str, str]:
     """Split ``"<dataset>+++<class name>"`` into its two parts, or raise naming ``source``."""
     parts = value.split(SEPARATOR)
@@ -68,6 +79,13 @@ class Dataset:
     year: int | None = None
     templates: tuple[str, ...] = (DEFAULT_TEMPLATE,)
     query: str = DEFAULT_QUERY
+    # Whether the templates were written (catalog entry or templates file), rather than left at the default
+    # (a written "A photo of a {}." is not the default, though its text is the same).
+    templates_given: bool = field(default=False, compare=False)
+
+    def __repr__(self) -> str:
+        year = "" if self.year is None else f", {self.year}"
+        return f"Dataset({self.name!r}: {len(self.classes):,} classes{year})"
 
     def captions(self, class_name: str) -> list[str]:
         return [template.replace("{}", class_name) for template in self.templates]
@@ -105,6 +123,26 @@ class Catalog:
     def __len__(self) -> int:
         return len(self.concept_ids)
 
+    def __repr__(self) -> str:
+        return f"Catalog({self.source!r}: {len(self.datasets)} datasets, {len(self):,} concepts, {self._years()})"
+
+    def _years(self) -> str:
+        years = sorted({d.year for d in self.datasets if d.year is not None})
+        missing = len(self.datasets_without_year())
+        span = "no years" if not years else str(years[0]) if len(years) == 1 else f"years {years[0]}-{years[-1]}"
+        return span + (f" ({missing} without a year)" if missing and years else "")
+
+    def _repr_html_(self) -> str:
+        """A notebook's view: one row per dataset (concepts, year, caption template)."""
+        rows = "".join(
+            f"<tr><td>{html.escape(d.name)}</td><td style='text-align:right'>{len(d.classes):,}</td>"
+            f"<td>{'' if d.year is None else d.year}</td><td>{html.escape(' | '.join(d.templates))}</td></tr>"
+            for d in self.datasets
+        )
+        caption = html.escape(f"{self.source}: {len(self.datasets)} datasets, {len(self):,} concepts, {self._years()}")
+        return (f"<table><caption>{caption}</caption><tr><th>dataset</th><th>concepts</th><th>year</th>"
+                f"<th>template</th></tr>{rows}</table>")
+
     @property
     def dataset_names(self) -> list[str]:
         return [d.name for d in self.datasets]
@@ -140,7 +178,11 @@ class Catalog:
 
     def with_templates(self, templates: Mapping[str, tuple[str, ...]]) -> Catalog:
         return replace(
-            self, datasets=tuple(replace(d, templates=templates.get(d.name, d.templates)) for d in self.datasets)
+            self,
+            datasets=tuple(
+                replace(d, templates=templates[d.name], templates_given=True) if d.name in templates else d
+                for d in self.datasets
+            ),
         )
 
     def datasets_without_year(self) -> list[str]:
@@ -155,7 +197,7 @@ def summarize(catalog: Catalog) -> dict[str, Any]:
             "concepts": len(d.classes),
             "year": d.year,
             "templates": list(d.templates),
-            "default_template": d.templates == (DEFAULT_TEMPLATE,),
+            "default_template": not d.templates_given,
             "query": d.query,
         }
         for d in catalog.datasets
@@ -365,7 +407,9 @@ def _parse_dataset_entry(entry: Any, position: int, path: Path) -> tuple[Dataset
             classes = _classes_from_json_list(class_file, name)
         else:
             classes = _classes_from_text(class_file, name)
-    return Dataset(name=name, classes=classes, year=year, templates=templates, query=query), class_file
+    dataset = Dataset(name=name, classes=classes, year=year, templates=templates, query=query,
+                      templates_given=template_key in entry)
+    return dataset, class_file
 
 
 def _check_unique(catalog: Catalog) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 EXIT_OK = 0
@@ -39,11 +40,22 @@ class ParameterError(InputError):
 
     The library never speaks in command-line flags; the CLI shows ``parameter`` as its flag
     (``--start-rank``) at the edge, with the same problem text.
+
+    ``mentions`` names other parameters that ``problem`` refers to as ``{name}`` fields, so that the CLI
+    can word them as flags too (``"give {start} or {start_rank}, not both"``).
     """
 
-    def __init__(self, parameter: str, problem: str) -> None:
+    def __init__(self, parameter: str, problem: str, *, mentions: Sequence[str] = ()) -> None:
         self.parameter = parameter
-        super().__init__(parameter, problem)
+        self.template = problem
+        self.mentions = tuple(mentions)
+        super().__init__(parameter, self.worded(str))
+
+    def worded(self, name_of: Callable[[str], str]) -> str:
+        """The problem with each mentioned parameter named by ``name_of`` (the CLI passes its flag names)."""
+        if not self.mentions:
+            return self.template
+        return self.template.format_map({name: name_of(name) for name in self.mentions})
 
 
 class Interrupted(FomoOrderError):  # noqa: N818  (an event, not a fault)

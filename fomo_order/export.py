@@ -34,6 +34,7 @@ from fomo_order.artifacts.tasks import STDIN, STDIN_NAME, check_tasks, read_task
 from fomo_order.catalog import Catalog, load_catalog, split_concept_id
 from fomo_order.errors import InputError, ParameterError
 from fomo_order.fileio import dumps_json, read_json, sha256_bytes, sha256_file
+from fomo_order.split import Tasks
 
 __all__ = [
     "TARGETS",
@@ -78,8 +79,11 @@ def read_labels(path: str | Path) -> dict[str, int]:
     return labels
 
 
-def _class_order(tasks: Sequence[Sequence[str]], labels: Mapping[str, int]) -> tuple[list[list[str]], list[int]]:
-    checked = check_tasks([list(task) for task in tasks], "tasks")
+def _class_order(
+    tasks: Tasks | Sequence[Sequence[str]], labels: Mapping[str, int]
+) -> tuple[list[list[str]], list[int]]:
+    task_lists = tasks.tasks if isinstance(tasks, Tasks) else tasks
+    checked = check_tasks([list(task) for task in task_lists], "tasks")
     missing = [concept for task in checked for concept in task if concept not in labels]
     if missing:
         raise ParameterError("labels", f"lack {len(missing)} concept(s) of the tasks, e.g. {missing[0]!r}")
@@ -91,7 +95,7 @@ def _class_order(tasks: Sequence[Sequence[str]], labels: Mapping[str, int]) -> t
     return checked, order
 
 
-def to_continuum(tasks: Sequence[Sequence[str]], labels: Mapping[str, int]) -> dict[str, Any]:
+def to_continuum(tasks: Tasks | Sequence[Sequence[str]], labels: Mapping[str, int]) -> dict[str, Any]:
     """``ClassIncremental(dataset, **to_continuum(tasks, labels))``: ``class_order`` (the labels in stream
     order) and ``increment`` (every task's size). Continuum relabels the targets to their position in
     ``class_order``; ``TaskSet.get_original_targets`` maps them back to ``labels``."""
@@ -101,7 +105,7 @@ def to_continuum(tasks: Sequence[Sequence[str]], labels: Mapping[str, int]) -> d
     return {"class_order": order, "increment": [len(task) for task in checked]}
 
 
-def to_avalanche(tasks: Sequence[Sequence[str]], labels: Mapping[str, int]) -> dict[str, Any]:
+def to_avalanche(tasks: Tasks | Sequence[Sequence[str]], labels: Mapping[str, int]) -> dict[str, Any]:
     """``nc_benchmark(train, test, task_labels=False, **to_avalanche(tasks, labels))``: ``fixed_class_order``
     (the labels in stream order), ``n_experiences`` and ``per_exp_classes`` (experience index -> its size,
     every experience given, so no remainder is dropped). Avalanche keeps the original labels."""

@@ -53,7 +53,11 @@ def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def read_json(path: str | Path) -> Any:
-    text = read_text(path)
+    return parse_json(read_text(path), path)
+
+
+def parse_json(text: str, path: str | Path) -> Any:
+    """``text`` as JSON, or an error naming ``path`` (where it came from: a file, ``-`` for standard input)."""
     try:
         return json.loads(text, object_pairs_hook=_unique_pairs)
     except _DuplicateKeyError as exc:

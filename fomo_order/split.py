@@ -11,10 +11,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from fomo_order.artifacts.streams import dataset_of
+from fomo_order.artifacts.meta import make_meta
+from fomo_order.artifacts.result import Written
+from fomo_order.artifacts.streams import load_stream, meta_path, stream_record
+from fomo_order.catalog import dataset_of
 from fomo_order.errors import ParameterError
+from fomo_order.fileio import dumps_json
+
+if TYPE_CHECKING:
+    from fomo_order.orderings.api import Stream
 
 
 def tasks_sizes(n: int, tasks: int) -> list[int]:
@@ -60,16 +69,52 @@ def by_dataset_sizes(stream: Sequence[str]) -> list[int]:
     return sizes
 
 
+@dataclass(frozen=True)
+class Tasks(Written):
+    """A stream cut into tasks: ``tasks`` (lists of concept ids) and the meta ``split`` writes beside them.
+
+    ``tasks.write(path)`` writes the tasks file and its ``.meta.json`` (``-``: the tasks to stdout).
+    """
+
+    tasks: list[list[str]]
+    meta: dict[str, Any]
+
+    def __len__(self) -> int:
+        return len(self.tasks)
+
+    def __repr__(self) -> str:
+        sizes = self.sizes
+        return f"Tasks({self.meta['parameters']['mode']}: {len(sizes)} tasks of {min(sizes)}-{max(sizes)} concepts)"
+
+    @property
+    def sizes(self) -> list[int]:
+        return [len(task) for task in self.tasks]
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """The rule that cut them (``{"mode": "tasks", "tasks": 20}``, ...)."""
+        return self.meta["parameters"]
+
+    def files(self, path: Path) -> dict[Path, bytes]:
+        return {
+            path: dumps_json(self.tasks).encode("utf-8"),
+            meta_path(path): dumps_json(self.meta).encode("utf-8"),
+        }
+
+
 def split_stream(
-    stream: Sequence[str],
+    stream: Stream | Sequence[str] | str | Path,
     *,
     tasks: int | None = None,
     increment: int | None = None,
     initial_increment: int | None = None,
     increments: Sequence[int] | None = None,
     by_dataset: bool = False,
-) -> tuple[list[list[str]], dict[str, Any]]:
-    """Cut ``stream`` by exactly one rule; returns the tasks and the parameters that describe the rule."""
+    argv: list[str] | None = None,
+) -> Tasks:
+    """Cut ``stream`` (a :class:`~fomo_order.Stream`, a list of concept ids, or a stream file; ``-``: standard
+    input) by exactly one rule: ``tasks``, ``increment`` (with ``initial_increment``), ``increments`` or
+    ``by_dataset``. ``argv`` is recorded in the meta (the CLI's command line)."""
     modes = [
         name
         for name, value in (
@@ -81,11 +126,13 @@ def split_stream(
         if value is not None
     ]
     if len(modes) != 1:
-        got = f" (got {', '.join(modes)})" if modes else ""
-        raise ParameterError("tasks", f"give exactly one of tasks, increment, increments, by_dataset{got}")
+        got = f" (got {', '.join('{' + mode + '}' for mode in modes)})" if modes else ""
+        raise ParameterError("tasks", "give exactly one of {tasks}, {increment}, {increments}, {by_dataset}" + got,
+                             mentions=RULES)
     if initial_increment is not None and increment is None:
-        raise ParameterError("initial_increment", "only goes with an increment")
-    n = len(stream)
+        raise ParameterError("initial_increment", "only goes with {increment}", mentions=("increment",))
+    concept_ids, record = stream_input(stream)
+    n = len(concept_ids)
     if tasks is not None:
         sizes, parameters = tasks_sizes(n, tasks), {"mode": "tasks", "tasks": tasks}
     elif increment is not None:
@@ -95,8 +142,29 @@ def split_stream(
         sizes = increments_sizes(n, list(increments))
         parameters = {"mode": "increments", "increments": list(increments)}
     else:
-        sizes, parameters = by_dataset_sizes(stream), {"mode": "by-dataset"}
-    return cut(stream, sizes), parameters
+        sizes, parameters = by_dataset_sizes(concept_ids), {"mode": "by-dataset"}
+    task_lists = cut(concept_ids, sizes)
+    meta = make_meta(
+        "split",
+        argv=argv,
+        inputs={"stream": record},
+        parameters=parameters,
+        concepts=n,
+        tasks=len(task_lists),
+        task_sizes=[len(task) for task in task_lists],
+    )
+    return Tasks(tasks=task_lists, meta=meta)
+
+
+RULES = ("tasks", "increment", "increments", "by_dataset")
+
+
+def stream_input(stream: Stream | Sequence[str] | str | Path) -> tuple[list[str], dict[str, Any]]:
+    """A stream given as a file, a :class:`~fomo_order.Stream` or a list of ids, and its record for a meta."""
+    if isinstance(stream, (str, Path)):
+        return load_stream(stream)
+    concept_ids = list(getattr(stream, "concept_ids", stream))
+    return concept_ids, stream_record(concept_ids)
 
 
 def cut(stream: Sequence[str], sizes: Sequence[int]) -> list[list[str]]:

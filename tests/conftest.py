@@ -78,12 +78,24 @@ def offline_hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("FOMO_ORDER_CACHE_DIR", str(tmp_path / "default-cache"))
 
 
-def run_subprocess(*args: object, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+def run_subprocess(
+    *args: object, env: dict | None = None, cwd: Path | None = None, stdin: bytes | str | None = None,
+    unimportable: tuple[str, ...] = (),
+) -> subprocess.CompletedProcess:
+    """Run ``fomo-order ARGS`` in a fresh interpreter (``stdin``: what standard input holds); each module in
+    ``unimportable`` fails to import there, as it does where its extra is not installed."""
     full_env = {**os.environ, **(env or {})}
+    if unimportable:
+        driver = f"import sys; sys.modules.update(dict.fromkeys({list(unimportable)!r}))\n" \
+                 "from fomo_order.cli import main; main()"
+        command = [sys.executable, "-c", driver, *map(str, args)]
+    else:
+        command = [sys.executable, "-m", "fomo_order", *map(str, args)]
     return subprocess.run(
-        [sys.executable, "-m", "fomo_order", *map(str, args)],
+        command,
         capture_output=True,
-        text=True,
+        text=not isinstance(stdin, bytes),
+        input=stdin,
         env=full_env,
         cwd=cwd or REPO,
     )

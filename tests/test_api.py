@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import re
 import shutil
 from pathlib import Path
@@ -76,7 +77,7 @@ def test_library_errors_name_the_parameter_and_the_cli_shows_the_flag(run_cli, t
     assert caught.value.parameter == "within_year" and "not used by the random ordering" in caught.value.problem
     with pytest.raises(fo.ParameterError) as caught:
         fo.order(catalog, "frequency")
-    assert caught.value.parameter == "counts"
+    assert caught.value.parameter == "frequencies"
     result = run_cli("order", "frequency", REPO / "configs" / "demo" / "catalog.yaml", "-o", tmp_path / "f.json")
     assert result.exit_code == 2 and "--frequencies: the frequency ordering needs frequency counts" in result.stderr
     result = run_cli("order", "random", REPO / "configs" / "demo" / "catalog.yaml", "-o", tmp_path / "r.json",
@@ -113,3 +114,109 @@ def test_cli_conventions(run_cli, tmp_path: Path) -> None:
     assert "--install-completion" in run_cli("--help").stdout
     bad = run_cli("order", "random", catalog, "-o", tmp_path / "x.json", "--seed", "-1")
     assert bad.exit_code == 2 and len(bad.stderr.strip().splitlines()) == 1 and "--seed" in bad.stderr
+
+
+def test_the_library_speaks_frequencies_and_refuses_start_with_start_rank(tmp_path: Path) -> None:
+    catalog = fo.load_catalog(REPO / "configs" / "demo" / "catalog.yaml")
+    counts = {concept: float(i % 7) for i, concept in enumerate(catalog.concept_ids)}
+    path = tmp_path / "counts.json"
+    path.write_text(json.dumps(counts), encoding="utf-8")
+    by_map = fo.order(catalog, "frequency", frequencies=counts)
+    by_file = fo.order(catalog, "frequency", frequencies=path)
+    assert by_map.concept_ids == by_file.concept_ids and by_file.meta["inputs"]["frequencies"]["path"] == str(path)
+    embeddings = np.random.default_rng(0).normal(size=(len(catalog), 8)).astype(np.float32)
+    with pytest.raises(fo.ParameterError) as caught:
+        fo.order(catalog, "similarity", embeddings=embeddings, start=catalog.concept_ids[0], start_rank=2)
+    assert caught.value.parameter == "start" and caught.value.problem == "give start or start_rank, not both"
+    with pytest.raises(fo.ParameterError, match="proxy-scores") as caught:
+        fo.order(catalog, "performance")
+    assert caught.value.parameter == "scores"
+
+
+def test_each_strategys_options_are_keyword_parameters_of_order() -> None:
+    import inspect
+
+    parameters = inspect.signature(fo.order).parameters
+    from fomo_order.orderings import ORDERINGS
+
+    for ordering in ORDERINGS.values():
+        for name in (*ordering.requires, *ordering.options):
+            if name != "reporter":
+                assert parameters[name].kind is inspect.Parameter.KEYWORD_ONLY, name
+    assert not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+
+
+def test_type_checkers_see_every_lazy_name() -> None:
+    init = REPO / "fomo_order" / "__init__.py"
+    tree = ast.parse(init.read_text(encoding="utf-8"))
+    guarded = next(node for node in tree.body if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING")
+    imported = {alias.name: node.module for node in guarded.body for alias in node.names}
+    assert imported == fo._EXPORTS
+    assert (REPO / "fomo_order" / "py.typed").is_file()
+    assert '"py.typed"' in (REPO / "pyproject.toml").read_text(encoding="utf-8")  # shipped as package data
+
+
+def test_notebook_sized_reprs() -> None:
+    catalog = fo.load_catalog(REPO / "configs" / "fif" / "catalog.yaml")
+    assert repr(catalog) == "Catalog('" + str(REPO / "configs" / "fif" / "catalog.yaml") + \
+        "': 41 datasets, 18,381 concepts, years 2004-2023)" or len(repr(catalog)) < 200
+    assert "41 datasets, 18,381 concepts" in repr(catalog) and len(repr(catalog)) < 200
+    assert repr(catalog.datasets[1]) == "Dataset('CIFAR100': 100 classes, 2009)"
+    table = catalog._repr_html_()
+    assert table.count("<tr>") == 42 and "CIFAR100" in table
+    stream = fo.order(catalog, "random", seed=1)
+    text = repr(stream)
+    assert text.startswith("Stream(random, seed 1, 18,381 concepts: ") and text.endswith(", ...)")
+    assert text.count("+++") == 3 and len(text) < 300
+    assert fo.reverse_stream(stream).__repr__().startswith("Stream(random, seed 1, reversed, 18,381 concepts")
+    assert stream._repr_html_().count("<tr>") == 12  # header, 10 concepts, "... more"
+
+
+@pytest.mark.parametrize(
+    ("args", "modules", "line"),
+    [
+        (["order", "similarity", "CATALOG", "--embeddings", "streams/embeddings.npy", "-o", "OUT"], ("torch",),
+         "error: order similarity needs the similarity extra: pip install 'fomo-order[similarity]'"),
+        (["order", "similarity", "CATALOG", "--embeddings", "streams/embeddings.npy", "-o", "OUT"], ("numba",),
+         "error: order similarity needs the similarity extra: pip install 'fomo-order[similarity]'"),
+        (["embed", "CATALOG", "-o", "OUT"], ("torch", "sentence_transformers", "open_clip"),
+         "error: embed needs the embed extra: pip install 'fomo-order[embed]'"),
+        (["report", "streams/random_seed1.json", "-o", "OUT"], ("matplotlib", "scipy"),
+         "error: report needs the report extra: pip install 'fomo-order[report]'"),
+        (["fetch-frequencies", "CATALOG", "--source", "wordfreq", "-o", "OUT"], ("wordfreq",),
+         "error: fetch-frequencies needs the frequencies extra: pip install 'fomo-order[frequencies]'"),
+    ],
+)
+def test_a_missing_extra_is_one_line_naming_it(tmp_path: Path, args: list[str], modules: tuple, line: str) -> None:
+    from tests.conftest import run_subprocess
+
+    catalog, out = str(REPO / "configs" / "demo" / "catalog.yaml"), str(tmp_path / "out.json")
+    argv = [catalog if a == "CATALOG" else out if a == "OUT" else a for a in args]
+    done = run_subprocess(*argv, unimportable=modules, env={"HF_HUB_OFFLINE": "1"})
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == line and done.stdout == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_version_names_the_key_dependencies(run_cli) -> None:
+    from importlib.metadata import version
+
+    result = run_cli("--version")
+    lines = result.stdout.splitlines()
+    assert result.exit_code == 0 and lines[0] == f"fomo-order {fo.__version__}"
+    for name in ("numpy", "typer", "rich"):
+        assert f"{name} {version(name)}" in lines
+    assert len(lines) <= 6
+
+
+def test_the_core_commands_need_no_extra(tmp_path: Path) -> None:
+    from fomo_order.cli.extras import EXTRA_MODULES
+    from tests.conftest import run_subprocess
+
+    heavy = tuple(sorted({module for modules in EXTRA_MODULES.values() for module in modules}))
+    catalog, stream, tasks = REPO / "configs" / "demo" / "catalog.yaml", tmp_path / "s.json", tmp_path / "t.json"
+    for args in (["--help"], ["catalog", catalog], ["order", "time", catalog, "-o", stream],
+                 ["split", stream, "--tasks", 4, "-o", tasks], ["reverse", stream, "-o", tmp_path / "r.json"],
+                 ["fif-overrides", stream, "--tasks", 4]):
+        done = run_subprocess(*args, unimportable=heavy)
+        assert done.returncode == 0, (args, done.stderr)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -138,3 +139,24 @@ def test_real_fomo_in_flux_catalog_loads() -> None:
     assert len(catalog.datasets) == 41 and len(catalog) == 18381
     assert not catalog.datasets_without_year()
     assert catalog.dataset_names[-1] == "iNATURALIST2021"
+
+
+def test_catalog_marks_only_an_unwritten_template_as_the_default(run_cli, tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text(
+        "datasets:\n"
+        "  - {name: WRITTEN, template: 'A photo of a {}.', classes: [a, b]}\n"
+        "  - {name: LEFT, classes: [c]}\n",
+        encoding="utf-8",
+    )
+    rows = {row["name"]: row for row in json.loads(run_cli("catalog", catalog, "--json").stdout)["datasets"]}
+    assert rows["WRITTEN"]["default_template"] is False and rows["LEFT"]["default_template"] is True
+    table = run_cli("catalog", catalog).stdout
+    written = next(line for line in table.splitlines() if "WRITTEN" in line)
+    left = next(line for line in table.splitlines() if "LEFT" in line)
+    assert "(default)" not in written and "(default)" in left
+    # a templates file writes them too
+    templates = tmp_path / "templates.json"
+    templates.write_text(json.dumps({"LEFT": "A photo of a {}."}), encoding="utf-8")
+    rows = json.loads(run_cli("catalog", catalog, "--templates", templates, "--json").stdout)["datasets"]
+    assert not any(row["default_template"] for row in rows)

@@ -16,7 +16,7 @@ from fomo_order.catalog import load_catalog
 from fomo_order.fif import FIF_HANDLES
 from fomo_order.orderings import make_order
 from fomo_order.split import by_dataset_sizes, cut, tasks_sizes
-from tests.conftest import REPO, shared_path, write_json
+from tests.conftest import REPO, run_subprocess, shared_path, write_json
 
 FIF_CATALOG = REPO / "configs" / "fif" / "catalog.yaml"
 STREAMS = REPO / "streams"
@@ -89,7 +89,7 @@ def test_the_demo_catalog_is_a_subset_of_the_fif_catalog(fif) -> None:
 @pytest.mark.parametrize("name", ["performance", "frequency", "time", "dataset", "random"])
 def test_every_ordering_of_the_fif_catalog_gives_fif_ids(fif, name: str) -> None:
     values = np.random.default_rng(0).random(len(fif))
-    inputs = {"performance": {"scores": values}, "frequency": {"counts": values}}.get(name, {})
+    inputs = {"performance": {"scores": values}, "frequency": {"frequencies": values}}.get(name, {})
     stream = [fif.concept_ids[i] for i in make_order(name, fif, seed=1, **inputs).order]
     assert sorted(stream) == sorted(fif.concept_ids)
 
@@ -257,3 +257,82 @@ def test_make_runs_one_similarity_search_per_start_rank(tmp_path: Path, naming, 
     assert len(searches) == forward and all("--reverse" not in line for line in searches)
     reversals = [line for line in plan if re.search(r"fomo-order reverse \S*/similarity_", line)]
     assert len(reversals) == reversed_
+
+
+def test_reverse_stream_takes_a_stream_or_a_file_and_gives_the_cli_bytes(run_cli, tmp_path: Path) -> None:
+    import fomo_order as fo
+
+    catalog = REPO / "configs" / "demo" / "catalog.yaml"
+    forward, by_cli = tmp_path / "f.json", tmp_path / "r.json"
+    assert run_cli("order", "random", catalog, "--seed", 3, "-o", forward).exit_code == 0
+    assert run_cli("reverse", forward, "-o", by_cli).exit_code == 0
+    cli_meta = read(tmp_path / "r.meta.json")
+    from_file = fo.reverse_stream(forward, argv=cli_meta["argv"])
+    from_file.write(tmp_path / "api.json")
+    assert (tmp_path / "api.json").read_bytes() == by_cli.read_bytes()
+    assert (tmp_path / "api.meta.json").read_bytes() == (tmp_path / "r.meta.json").read_bytes()
+    stream = fo.order(fo.load_catalog(catalog), "random", seed=3)
+    from_stream = fo.reverse_stream(stream)
+    by_order = fo.order(catalog, "random", seed=3, reverse=True)
+    assert from_stream.concept_ids == from_file.concept_ids == by_order.concept_ids
+    assert from_stream.meta["reverse"] is True and from_stream.meta["strategy"] == "random"
+    assert from_stream.meta["inputs"]["stream"] == {"path": None, "sha256": cli_meta["inputs"]["stream"]["sha256"]}
+
+
+def test_reverse_reads_standard_input_and_writes_standard_output(tmp_path: Path) -> None:
+    forward = (REPO / "streams" / "random_seed1.json").read_text("utf-8")
+    done = run_subprocess("reverse", "-", "-o", "-", stdin=forward, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == json.loads(forward)[::-1] and list(tmp_path.iterdir()) == []
+    done = run_subprocess("reverse", "-", "-o", tmp_path / "r.json", "-q", stdin=forward)
+    assert done.returncode == 0 and done.stderr == ""
+    meta = read(tmp_path / "r.meta.json")
+    assert meta["inputs"]["stream"]["path"] == "-" and "strategy" not in meta  # standard input has no meta beside it
+
+
+def test_fif_overrides_from_standard_input_only_by_dataset(tmp_path: Path) -> None:
+    ids = json.dumps(["CIFAR100+++apple", "CIFAR100+++bee", "DTD+++banded"])
+    refused = run_subprocess("fif-overrides", "-", "--tasks", 2, stdin=ids, cwd=tmp_path)
+    assert refused.returncode == 2 and refused.stdout == "" and len(refused.stderr.strip().splitlines()) == 1
+    assert "standard input has no file" in refused.stderr
+    done = run_subprocess("fif-overrides", "-", "--by-dataset", stdin=ids, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "experiment.dataset.name=[cifar100,dtd]" in done.stdout and list(tmp_path.iterdir()) == []
+
+
+def test_fif_overrides_rules_are_the_librarys(tmp_path: Path) -> None:
+    import fomo_order as fo
+
+    stream = ["CIFAR100+++a", "CIFAR100+++b"]
+    for rule, parameter in (({"increments": [1, 1]}, "increments"), ({"increment": 1}, "increment"),
+                            ({}, "tasks"), ({"tasks": 2, "by_dataset": True}, "tasks")):
+        with pytest.raises(fo.ParameterError) as caught:
+            fo.fif_overrides(stream, tmp_path / "s.json", **rule)
+        assert caught.value.parameter == parameter and "--" not in caught.value.problem
+    with pytest.raises(fo.InputError, match="standard input"):
+        fo.fif_overrides(stream, None, tasks=2)
+
+
+def test_fif_overrides_by_dataset_warns_where_fomo_in_flux_trains_other_classes(run_cli, tmp_path: Path) -> None:
+    import fomo_order as fo
+
+    dtd = [f"DTD+++{c}" for c in fo.load_catalog(FIF_CATALOG).select(["DTD"]).datasets[0].classes]
+    partial = ["CIFAR100+++apple", "CIFAR100+++bee", *dtd]  # all of DTD, two of CIFAR100's 100 classes
+    differences = fo.class_list_differences(partial, REPO / "configs" / "fif" / "datasets")
+    assert [d.dataset for d in differences] == ["CIFAR100"]
+    difference = differences[0]
+    assert (difference.stream_concepts, difference.fif_concepts) == (2, 100)
+    # compared in FoMo-in-Flux's order: its list starts apple, aquarium_fish, ...
+    assert read(REPO / "configs" / "fif" / "datasets" / "CIFAR100.json")[:2] == ["CIFAR100+++apple",
+                                                                                 "CIFAR100+++aquarium_fish"]
+    assert (difference.first_difference, difference.stream_class, difference.fif_class) == (1, "bee", "aquarium_fish")
+    stream = write_json(tmp_path / "s.json", partial)
+    result = run_cli("fif-overrides", stream, "--by-dataset")
+    assert result.exit_code == 0 and "experiment.dataset.name=[cifar100,dtd]" in result.stdout
+    warnings = result.stderr.strip().splitlines()
+    assert len(warnings) == 1 and warnings[0].startswith("warning: CIFAR100: FoMo-in-Flux trains its own 100 classes")
+    assert "the stream has 2; first difference at class 2: stream 'bee', FoMo-in-Flux 'aquarium_fish'" in warnings[0]
+    assert run_cli("fif-overrides", stream, "--by-dataset", "-q").stderr == ""
+    # a stream of whole FoMo-in-Flux datasets: no warning
+    whole = write_json(tmp_path / "whole.json", dtd)
+    assert run_cli("fif-overrides", whole, "--by-dataset").stderr == ""

@@ -247,3 +247,22 @@ def test_bad_scores_file(run_cli, small_catalog: Path, tmp_path: Path, scores: d
     result = run_cli("order", "performance", small_catalog, "--scores", path, "-o", out)
     assert result.exit_code == 2 and message in result.stderr and str(path) in result.stderr
     assert not out.exists()
+
+
+def test_quiet_silences_every_note_of_order(tmp_path: Path) -> None:
+    noisy = run_subprocess("order", "random", DEMO_CATALOG, "--seed", 1, "-o", "-", cwd=tmp_path)
+    assert noisy.returncode == 0 and "went to standard output" in noisy.stderr
+    quiet = run_subprocess("order", "random", DEMO_CATALOG, "--seed", 1, "-o", "-", "-q", cwd=tmp_path)
+    assert quiet.returncode == 0 and quiet.stderr == "" and quiet.stdout == noisy.stdout
+    assert list(tmp_path.iterdir()) == []
+    out = tmp_path / "r.json"
+    assert run_subprocess("order", "random", DEMO_CATALOG, "-o", out, "--quiet").stderr == ""
+    # -q is not recorded: the meta's command line remakes the same bytes with or without it
+    assert "--quiet" not in json.loads((tmp_path / "r.meta.json").read_text("utf-8"))["argv"]
+
+
+def test_order_performance_without_scores_points_to_the_commands_that_make_them(run_cli, tmp_path: Path) -> None:
+    result = run_cli("order", "performance", DEMO_CATALOG, "-o", tmp_path / "p.json")
+    assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.startswith("error: --scores: the performance ordering needs per-concept scores")
+    assert "proxy-scores" in result.stderr and "score" in result.stderr

@@ -27,7 +27,7 @@ def catalogs(draw) -> Catalog:
 
 def inputs_for(name: str, catalog: Catalog, values: np.ndarray) -> dict:
     # few distinct values, so ties are common
-    return {"performance": {"scores": values}, "frequency": {"counts": values}}.get(name, {})
+    return {"performance": {"scores": values}, "frequency": {"frequencies": values}}.get(name, {})
 
 
 @settings(max_examples=60, deadline=None)

@@ -176,7 +176,7 @@ def test_palette_keeps_the_41_fomo_in_flux_datasets_apart() -> None:
 
 
 def test_report_legend_in_stream_order_and_shared_y_per_signal(demo_streams, demo_inputs) -> None:
-    from fomo_order.artifacts.streams import dataset_of
+    from fomo_order.catalog import dataset_of
 
     report = report_of(demo_streams[1:], **demo_inputs)
     first_seen = list(dict.fromkeys(dataset_of(c) for c in json.loads(demo_streams[1].read_text())))

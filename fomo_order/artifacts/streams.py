@@ -1,30 +1,45 @@
 """Stream files (what FoMo-in-Flux's training pipeline reads: a JSON list of concept ids) and tasks files
 (a JSON list of lists of concept ids, `split`'s output), each with the ``<stem>.meta.json`` beside it that
 records how it was made (no timestamps, so it is reproducible).
+
+A reader given ``-`` reads standard input (``order ... -o - | fomo-order split - ...``).
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from fomo_order.artifacts.meta import input_record, make_meta
-from fomo_order.catalog import split_concept_id
+from fomo_order.artifacts.meta import input_record
+from fomo_order.catalog import dataset_of, split_concept_id
 from fomo_order.errors import InputError
-from fomo_order.fileio import check_texts, dumps_json, read_json, repeated, write_texts_atomic
+from fomo_order.fileio import (
+    check_texts,
+    dumps_json,
+    parse_json,
+    read_json,
+    repeated,
+    sha256_bytes,
+    write_texts_atomic,
+)
 
 __all__ = [
-    "dataset_of",
+    "STDIN",
     "datasets_in_order",
     "emit",
     "input_record",
+    "load_stream",
     "meta_path",
+    "read_meta",
     "read_stream",
-    "reversed_stream",
+    "stream_record",
     "write_stream",
     "write_tasks",
 ]
+
+STDIN = "-"
 
 
 def meta_path(path: str | Path) -> Path:
@@ -33,8 +48,23 @@ def meta_path(path: str | Path) -> Path:
 
 
 def read_stream(path: str | Path) -> list[str]:
-    """Read and validate a stream file: a JSON list of distinct concept ids."""
-    data = read_json(path)
+    """Read and validate a stream file (``-``: standard input): a JSON list of distinct concept ids."""
+    return load_stream(path)[0]
+
+
+def load_stream(path: str | Path) -> tuple[list[str], dict[str, Any]]:
+    """The stream at ``path`` (``-``: standard input, read once) and its record as a meta's input."""
+    if str(path) == STDIN:
+        data = sys.stdin.buffer.read()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(STDIN, f"not valid UTF-8 (byte {exc.start})") from None
+        return _checked_stream(parse_json(text, STDIN), STDIN), {"path": STDIN, "sha256": sha256_bytes(data)}
+    return _checked_stream(read_json(path), path), input_record(path)
+
+
+def _checked_stream(data: Any, path: str | Path) -> list[str]:
     if not isinstance(data, list) or not all(isinstance(item, str) for item in data):
         raise InputError(path, "expected a JSON list of concept ids '<dataset>+++<class name>'")
     if not data:
@@ -47,8 +77,15 @@ def read_stream(path: str | Path) -> list[str]:
     return data
 
 
+def stream_record(concept_ids: Sequence[str]) -> dict[str, Any]:
+    """An in-memory stream as a meta's input: no path, the sha256 of the bytes its file would hold."""
+    return {"path": None, "sha256": sha256_bytes(stream_text(concept_ids).encode("utf-8"))}
+
+
 def read_meta(path: str | Path) -> dict[str, Any] | None:
-    """The meta beside an artifact, or None when there is none."""
+    """The meta beside an artifact, or None when there is none (as for standard input)."""
+    if str(path) == STDIN:
+        return None
     meta_file = meta_path(path)
     if not meta_file.is_file():
         return None
@@ -81,27 +118,6 @@ def write_tasks(out: str | Path, tasks: Sequence[Sequence[str]], meta: dict[str,
 def stream_text(stream: Sequence[str]) -> str:
     """The exact bytes of a stream file, as text (for writing a stream to standard output)."""
     return dumps_json(list(stream))
-
-
-def reversed_stream(path: str | Path, argv: list[str] | None = None) -> tuple[list[str], dict[str, Any]]:
-    """The reversal of the stream at ``path`` and its meta.
-
-    The stream is exactly what ordering with ``reverse=True`` gives for the same inputs. The meta carries
-    over the forward stream's description (strategy, seed, parameters, details; ``reverse`` flipped) when
-    its meta file is there, and records the forward stream as the input.
-    """
-    stream = read_stream(path)
-    forward = read_meta(path) or {}
-    carried = ("strategy", "seed", "parameters", "datasets", "details")
-    described = {key: forward[key] for key in carried if key in forward}
-    if "reverse" in forward:
-        described["reverse"] = not forward["reverse"]
-    meta = make_meta("reverse", argv=argv, inputs={"stream": input_record(path)}, **described, concepts=len(stream))
-    return stream[::-1], meta
-
-
-def dataset_of(concept: str) -> str:
-    return concept.split("+++", 1)[0]
 
 
 def datasets_in_order(stream: Sequence[str]) -> list[str]:

@@ -27,21 +27,43 @@ app = typer.Typer(
 console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+# Distributions `--version` reports beside fomo-order's own: always installed, then optional (only if present).
+CORE_DEPENDENCIES = ("numpy", "typer", "rich")
+OPTIONAL_DEPENDENCIES = ("torch", "numba")
+
+
+def version_lines() -> list[str]:
+    """fomo-order's version and its key dependencies', read from the installed metadata (nothing imported)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    lines = [f"fomo-order {__version__}"]
+    for name in (*CORE_DEPENDENCIES, *OPTIONAL_DEPENDENCIES):
+        try:
+            lines.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            if name in CORE_DEPENDENCIES:
+                lines.append(f"{name} (not installed)")
+    return lines
+
+
 def _version(value: bool) -> None:
     if value:
-        print(f"fomo-order {__version__}")
+        print("\n".join(version_lines()))
         raise typer.Exit()
 
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True,
+        help="Print the version, and those of numpy, typer, rich (and torch, numba where installed).",
+    ),
 ) -> None:
     """Make FoMo-in-Flux concept streams: order the concepts of many datasets and cut them into tasks."""
 
 
 # Library parameters whose flag is not ``--`` and the name with dashes.
-FLAG_OF_PARAMETER = {"out": "--output", "counts": "--frequencies"}
+FLAG_OF_PARAMETER = {"out": "--output"}
 
 
 def flag_for(parameter: str) -> str:
@@ -51,7 +73,10 @@ def flag_for(parameter: str) -> str:
 
 def fail(error: FomoOrderError) -> None:
     """Print one line (no traceback) and exit with the error's code; library parameters become flags."""
-    message = f"{flag_for(error.parameter)}: {error.problem}" if isinstance(error, ParameterError) else str(error)
+    if isinstance(error, ParameterError):
+        message = f"{flag_for(error.parameter)}: {error.worded(flag_for)}"
+    else:
+        message = str(error)
     console.print(Text.assemble(("error: ", "bold red"), message), soft_wrap=True)
     raise SystemExit(error.exit_code)
 

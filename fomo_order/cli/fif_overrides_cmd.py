@@ -6,16 +6,20 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
-from fomo_order.cli.app import app
-from fomo_order.cli.options import flag
-from fomo_order.errors import InputError
+from fomo_order.cli.app import app, console
+from fomo_order.cli.options import Quiet, flag, parse_increments
 
 
 @app.command("fif-overrides", short_help="Print FoMo-in-Flux's Hydra overrides for a stream and a split.")
 def fif_overrides_command(
     stream_file: Annotated[
-        Path, typer.Argument(metavar="STREAM.json", help="Stream file to train on.", show_default=False)
+        Path,
+        typer.Argument(
+            metavar="STREAM.json", help="Stream file to train on; `-` for standard input (with --by-dataset only).",
+            show_default=False,
+        ),
     ],
     tasks: Annotated[
         int | None, typer.Option("--tasks", help="T tasks, cut as `fomo-order split --tasks T` cuts them.")
@@ -29,24 +33,24 @@ def fif_overrides_command(
     increments: Annotated[
         str | None, typer.Option("--increments", help="Refused: FoMo-in-Flux cannot express it.")
     ] = None,
+    quiet: Quiet = False,
 ) -> None:
     """Print, on one line, the overrides that make FoMo-in-Flux train on the tasks `split` makes of STREAM.json.
 
     `--tasks T`: `experiment.dataset.sequence=<STREAM, absolute> experiment.task.num=T`.
     `--by-dataset`: `experiment.dataset.sequence=null experiment.dataset.name=[<handles>]
     experiment.task.dataset_incremental=True`, the handles in the stream's dataset order; this route loads
-    each dataset's own FoMo-in-Flux class list, and needs each dataset contiguous in the stream.
+    each dataset's own FoMo-in-Flux class list, and needs each dataset contiguous in the stream: a warning
+    on standard error names each dataset whose FoMo-in-Flux class list differs from the stream's.
     """
     from fomo_order.artifacts.streams import read_stream
-    from fomo_order.fif import fif_overrides, shell_line
+    from fomo_order.fif import FIF_CLASS_LISTS, class_list_differences, fif_overrides, shell_line
 
-    if increment is not None or increments is not None:
-        given = "--increment" if increment is not None else "--increments"
-        raise InputError(
-            given, "FoMo-in-Flux cuts a sequence into --tasks T equal tasks or one task per dataset (--by-dataset); "
-            "Continuum-style increments cannot be expressed in it"
-        )
-    if (tasks is None) == (not by_dataset):
-        raise InputError("fif-overrides", "give exactly one of --tasks T or --by-dataset")
-    stream = read_stream(stream_file)
-    print(shell_line(fif_overrides(stream, stream_file, tasks=tasks, by_dataset=by_dataset)))
+    sizes = parse_increments(increments)
+    stream = read_stream(str(stream_file))
+    overrides = fif_overrides(stream, str(stream_file), tasks=tasks, by_dataset=by_dataset, increment=increment,
+                              increments=sizes)
+    if by_dataset and not quiet:
+        for difference in class_list_differences(stream, FIF_CLASS_LISTS):
+            console.print(Text(f"warning: {difference.describe()}"))
+    print(shell_line(overrides))

@@ -23,6 +23,8 @@ Templates = Annotated[
     ),
 ]
 Datasets = Annotated[str | None, typer.Option("--datasets", help="Comma-separated datasets to keep (default: all).")]
+
+
 def flag(*names: str, help: str) -> Any:
     """A boolean flag: shown in help as a bare flag (Typer would print ``<bool>`` as if it took a value)."""
     return typer.Option(*names, help=help, metavar="")
@@ -31,7 +33,7 @@ def flag(*names: str, help: str) -> Any:
 Check = Annotated[bool, flag("--check", help="Write nothing; exit 0 if OUT (and its meta) are current, 1 if not.")]
 Seed = Annotated[int, typer.Option("--seed", min=0, help="Seed for shuffles and tie-breaking.")]
 DeviceOption = Annotated[Device | None, typer.Option("--device", help="Where torch work runs (default auto).")]
-Quiet = Annotated[bool, flag("--quiet", "-q", help="No progress bar.")]
+Quiet = Annotated[bool, flag("--quiet", "-q", help="No progress bar and no notes on standard error.")]
 
 
 def output(help: str) -> Any:
@@ -43,3 +45,15 @@ def dataset_names(option: str | None) -> list[str] | None:
     """``--datasets A,B,...`` as a list of names (None: keep all)."""
     names = [name.strip() for name in option.split(",") if name.strip()] if option else []
     return names or None
+
+
+def parse_increments(option: str | None) -> list[int] | None:
+    """``--increments K1,K2,...`` as a list of task sizes (the library checks the sizes)."""
+    from fomo_order.errors import InputError
+
+    if option is None:
+        return None
+    try:
+        return [int(part) for part in option.split(",")]
+    except ValueError:
+        raise InputError("--increments", f"expected comma-separated integers, got {option!r}") from None

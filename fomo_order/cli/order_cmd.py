@@ -97,34 +97,29 @@ def order_command(
     from fomo_order.catalog import load_catalog
     from fomo_order.cli.options import dataset_names
     from fomo_order.cli.progress import reporter
-    from fomo_order.errors import InputError
     from fomo_order.orderings.api import order
 
     to_stdout = str(out) == "-"
-    if to_stdout and check:
-        raise InputError("--check", "needs a file to compare with, not standard output (-o -)")
-    if start is not None and start_rank is not None:
-        raise InputError("--start", "give --start or --start-rank, not both")
     cat = load_catalog(catalog, years=years, templates=templates, datasets=dataset_names(datasets))
-    options = {
-        "within_year": within_year, "device": device, "start": start, "start_rank": start_rank, "refine": refine,
-        "starts": _starts_option(starts), "ray_address": ray_address,
-    }
     stream = order(
         cat,
         strategy.value,
         seed=seed,
         reverse=reverse,
-        counts=frequencies,
+        frequencies=frequencies,
         scores=scores,
         embeddings=embeddings,
+        within_year=within_year,
+        start=start,
+        start_rank=start_rank,
+        refine=refine,
+        starts=_starts_option(starts),
+        device=device,
+        ray_address=ray_address,
         argv=command_line(ctx, leave_out=("check", "quiet")),
         reporter=reporter(quiet),
-        **{name: value for name, value in options.items() if value is not None},
     )
     stream.write(out, check=check)
-    if to_stdout:
-        console.print("note: the stream went to standard output; its meta was not written", markup=False)
     ties = stream.details.get("ties")
     if ties:
         what = "score" if strategy.value == "performance" else "count"
@@ -134,7 +129,11 @@ def order_command(
                 f"share the {what} {ties['value']}; their order is the seeded tie-break, not the input"
             )
         )
-    if not to_stdout:
+    if quiet:
+        return
+    if to_stdout:
+        console.print("note: the stream went to standard output; its meta was not written", markup=False)
+    else:
         verb = "is current" if check else "written"
         console.print(
             Text(f"{out}: {strategy.value} stream of {len(stream.concept_ids)} concepts "

@@ -4,6 +4,7 @@ into one line on stderr and its exit code."""
 from __future__ import annotations
 
 import os
+import sys
 
 import typer
 from rich.text import Text
@@ -24,6 +25,7 @@ from fomo_order.cli import (  # noqa: F401
     split_cmd,
 )
 from fomo_order.cli.app import app, console, fail
+from fomo_order.cli.extras import extra_message, missing_extra
 from fomo_order.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, FomoOrderError
 
 
@@ -49,6 +51,12 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(getattr(error, "exit_code", EXIT_BAD_INPUT)) from None
     except KeyboardInterrupt:
         interrupted()
+    except ModuleNotFoundError as error:  # a heavy library of an extra that is not installed
+        found = missing_extra(sys.argv[1:] if argv is None else argv, error.name)
+        if found is None:
+            raise
+        console.print(Text.assemble(("error: ", "bold red"), extra_message(*found)), soft_wrap=True)
+        raise SystemExit(EXIT_BAD_INPUT) from None
     if code == EXIT_INTERRUPTED:  # Typer turns a KeyboardInterrupt inside a command into a silent 130
         interrupted()
     raise SystemExit(code if isinstance(code, int) else 0)

@@ -47,10 +47,10 @@ def performance_order(catalog: Catalog, rng: np.random.Generator, scores: np.nda
     return OrderResult(order=np.lexsort((tiebreak, -scores)), details=tie_details(scores))
 
 
-@register("frequency", "long tail first: least frequent concept first", requires=("counts",))
-def frequency_order(catalog: Catalog, rng: np.random.Generator, counts: np.ndarray) -> OrderResult:
+@register("frequency", "long tail first: least frequent concept first", requires=("frequencies",))
+def frequency_order(catalog: Catalog, rng: np.random.Generator, frequencies: np.ndarray) -> OrderResult:
     tiebreak = rng.permutation(len(catalog))
-    return OrderResult(order=np.lexsort((tiebreak, counts)), details=tie_details(counts))
+    return OrderResult(order=np.lexsort((tiebreak, frequencies)), details=tie_details(frequencies))
 
 
 @register("time", "by dataset release year, oldest first", options=("within_year",))

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from fomo_order.artifacts.streams import dataset_of
+from fomo_order.catalog import dataset_of
 from fomo_order.report.palette import dataset_colours
 from fomo_order.report.signals import StreamSignals
 

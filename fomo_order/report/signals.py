@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from fomo_order.artifacts.streams import dataset_of
+from fomo_order.catalog import dataset_of
 from fomo_order.errors import InputError, ParameterError
 from fomo_order.split import cut, tasks_sizes
 

@@ -236,3 +236,18 @@ def test_meta_paths_inside_the_working_directory_are_recorded_relative(run_cli, 
     argv = json.loads((tmp_path / "s.meta.json").read_text(encoding="utf-8"))["argv"]
     assert argv[2] == "configs/demo/catalog.yaml"  # no home directory in the provenance
     assert argv[-1] == str(out)  # outside the working directory: as given
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["split", "-", "--tasks", "2", "-o", "-"], ["reverse", "-", "-o", "-"], ["fif-overrides", "-", "--by-dataset"],
+     ["order", "random", str(DEMO_CATALOG), "-o", "-"]],
+)
+def test_a_file_named_dash_is_never_read_or_written(tmp_path: Path, args: list[str]) -> None:
+    stray = tmp_path / "-"
+    stray.write_text("not a stream", encoding="utf-8")
+    stream = json.dumps(["CIFAR100+++apple", "CIFAR100+++bee", "DTD+++banded"])
+    done = run_subprocess(*args, stdin=stream, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert stray.read_text(encoding="utf-8") == "not a stream" and sorted(p.name for p in tmp_path.iterdir()) == ["-"]
+    assert done.stdout.strip()
