@@ -13,7 +13,7 @@ HEAVY = ("torch", "numba", "triton", "sentence_transformers", "open_clip")
 def pytest_configure(config: pytest.Config) -> None:
     present = [name for name in HEAVY if importlib.util.find_spec(name) is not None]
     if present:
-        raise pytest.UsageError(f"the core tests must run where {', '.join(present)} is not installed")
+        raise pytest.UsageError(f"the core tests must run without {', '.join(present)} installed")
 
 
 @pytest.hookimpl(hookwrapper=True)
