@@ -103,7 +103,8 @@ def shorten(text: str, limit: int = 80) -> str:
 
 def _short(exc: ValueError) -> str:
     text = str(exc)
-    return "a number has more than 4,300 digits" if "4300 digits" in text else text.split(";")[0]
+    # Python 3.10 says "Exceeds the limit (4300) for integer string conversion", 3.11+ "(4300 digits)"
+    return "a number has more than 4,300 digits" if "integer string conversion" in text else text.split(";")[0]
 
 
 def _unique_key_loader() -> Any:

@@ -30,6 +30,7 @@ def embedded(small_catalog: Path, tmp_path: Path) -> tuple[Path, Path, np.ndarra
     return small_catalog, tmp_path / "e.npy", vectors
 
 
+@pytest.mark.slow
 def test_stream_is_the_exact_all_starts_path(run_cli, embedded, tmp_path: Path) -> None:
     catalog_dir, embeddings, vectors = embedded
     out = tmp_path / "sim.json"
@@ -48,6 +49,7 @@ def test_stream_is_the_exact_all_starts_path(run_cli, embedded, tmp_path: Path) 
     assert json.loads(reverse.read_text()) == json.loads(out.read_text())[::-1]
 
 
+@pytest.mark.slow
 def test_start_start_rank_and_refine(run_cli, embedded, tmp_path: Path) -> None:
     catalog_dir, embeddings, _ = embedded
     out = tmp_path / "s.json"

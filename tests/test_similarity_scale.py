@@ -256,6 +256,7 @@ def local_ray():
     ray.shutdown()
 
 
+@pytest.mark.slow
 def test_ray_walks_give_the_local_search_exactly(local_ray) -> None:
     x = twins(7, 150, 12)
     for kwargs in ({}, {"start_rank": 3}, {"starts": 20, "seed": 4}):

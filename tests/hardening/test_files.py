@@ -211,6 +211,7 @@ def test_a_failed_write_is_one_line_and_leaves_no_temporary(tmp_path) -> None:
     no_temporaries(tmp_path)
 
 
+@pytest.mark.slow
 def test_concurrent_writers_never_mix_a_stream_and_another_runs_meta(tmp_path) -> None:
     out = tmp_path / "s.json"
     for _ in range(3):
