@@ -355,5 +355,7 @@ def describe_difference(current: str, expected: str) -> str:
         keys = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k) and k != PARTNER_KEY)
         if keys:
             return f"out of date (differs in {', '.join(keys)})"
+        if old.get(PARTNER_KEY) != new.get(PARTNER_KEY):
+            return f"out of date (its {PARTNER_KEY} does not match the file it describes)"
         return "formatting differs"
     return "differs from what would be written"

@@ -181,7 +181,7 @@ def test_notebook_sized_reprs() -> None:
          "error: order similarity needs the similarity extra: pip install 'fomo-order[similarity]'"),
         (["embed", "CATALOG", "-o", "OUT"], ("torch", "sentence_transformers", "open_clip"),
          "error: embed needs the embed extra: pip install 'fomo-order[embed]'"),
-        (["report", "streams/random_seed1.json", "-o", "OUT"], ("matplotlib", "scipy"),
+        (["report", "streams/random_seed1.json", "-o", "OUT.png"], ("matplotlib", "scipy"),
          "error: report needs the report extra: pip install 'fomo-order[report]'"),
         (["fetch-frequencies", "CATALOG", "--source", "wordfreq", "-o", "OUT"], ("wordfreq",),
          "error: fetch-frequencies needs the frequencies extra: pip install 'fomo-order[frequencies]'"),
