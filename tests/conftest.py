@@ -101,6 +101,25 @@ def run_subprocess(
     )
 
 
+def run_python_example(markdown: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, after: str = "") -> dict:
+    """Run the first ```python block of ``markdown`` (after the heading ``after``, if given) in a copy of the
+    repository's configs and demo embeddings, as a reader would paste it; returns its namespace."""
+    import shutil
+
+    text = markdown.read_text(encoding="utf-8")
+    text = text[text.index(after):] if after else text
+    start = text.index("```python") + len("```python")
+    example = text[start : text.index("```\n", start)]
+    shutil.copytree(REPO / "configs", tmp_path / "configs")
+    (tmp_path / "streams").mkdir()
+    for name in ("embeddings.npy", "embeddings.json"):
+        shutil.copy(REPO / "streams" / name, tmp_path / "streams" / name)
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(example, str(markdown.relative_to(REPO)), "exec"), namespace)
+    return namespace
+
+
 def write_json(path: Path, value) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(value, ensure_ascii=False), encoding="utf-8")

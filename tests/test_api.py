@@ -6,32 +6,19 @@ from __future__ import annotations
 import ast
 import json
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import fomo_order as fo
-from tests.conftest import REPO
+from tests.conftest import REPO, run_python_example
 
 LIBRARY = [p for p in (REPO / "fomo_order").rglob("*.py") if "cli" not in p.relative_to(REPO / "fomo_order").parts]
 
 
-def readme_example() -> str:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("## Python API") :]
-    return section[section.index("```python") + len("```python") : section.index("```\n", section.index("```python"))]
-
-
 def test_the_readme_example_runs_and_writes_the_cli_bytes(tmp_path: Path, monkeypatch, capsys) -> None:
-    shutil.copytree(REPO / "configs", tmp_path / "configs")
-    (tmp_path / "streams").mkdir()
-    for name in ("embeddings.npy", "embeddings.json"):
-        shutil.copy(REPO / "streams" / name, tmp_path / "streams" / name)
-    monkeypatch.chdir(tmp_path)
-    namespace: dict = {}
-    exec(compile(readme_example(), "README.md", "exec"), namespace)
+    namespace = run_python_example(REPO / "README.md", tmp_path, monkeypatch, after="## Python API")
     written = tmp_path / "out" / "time-by-dataset_seed1.json"
     assert written.read_bytes() == (REPO / "streams" / "time-by-dataset_seed1.json").read_bytes()
     committed = fo.read_stream(REPO / "streams" / "similarity_start1.json")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, run_python_example
 
 jsonschema = pytest.importorskip("jsonschema")
 
@@ -240,17 +240,7 @@ def test_schemas_refuse_what_the_readers_refuse(name: str, document: object) -> 
 
 
 def test_the_api_page_example_runs_and_writes_the_cli_bytes(tmp_path: Path, monkeypatch, capsys) -> None:
-    import shutil
-
-    text = (DOCS / "api.md").read_text(encoding="utf-8")
-    example = text[text.index("```python") + len("```python") : text.index("```\n", text.index("```python"))]
-    shutil.copytree(REPO / "configs", tmp_path / "configs")
-    (tmp_path / "streams").mkdir()
-    for name in ("embeddings.npy", "embeddings.json"):
-        shutil.copy(REPO / "streams" / name, tmp_path / "streams" / name)
-    monkeypatch.chdir(tmp_path)
-    namespace: dict = {}
-    exec(compile(example, "docs/api.md", "exec"), namespace)
+    run_python_example(DOCS / "api.md", tmp_path, monkeypatch)
     written = tmp_path / "out" / "time-by-dataset_seed1.json"
     assert written.read_bytes() == (REPO / "streams" / "time-by-dataset_seed1.json").read_bytes()
     assert "experiment.task.num=20" in capsys.readouterr().out
