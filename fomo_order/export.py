@@ -33,7 +33,7 @@ from fomo_order.artifacts.result import Written
 from fomo_order.artifacts.tasks import STDIN, STDIN_NAME, check_tasks, read_tasks_bytes
 from fomo_order.catalog import Catalog, load_catalog, split_concept_id
 from fomo_order.errors import InputError, ParameterError
-from fomo_order.fileio import dumps_json, read_json, sha256_bytes, sha256_file
+from fomo_order.fileio import read_json, sha256_bytes, sha256_file
 from fomo_order.split import Tasks
 
 __all__ = [
@@ -141,12 +141,9 @@ class Export(Written):
         return {**kwargs, "labels": self.labels}
 
     def files(self, path: Path) -> dict[Path, bytes]:
-        from fomo_order.artifacts.streams import meta_path
+        from fomo_order.artifacts.streams import json_with_meta
 
-        return {
-            path: dumps_json(self.document()).encode("utf-8"),
-            meta_path(path): dumps_json(self.meta).encode("utf-8"),
-        }
+        return json_with_meta(path, self.document(), self.meta)
 
 
 def export_tasks(

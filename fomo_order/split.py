@@ -17,10 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from fomo_order.artifacts.meta import make_meta
 from fomo_order.artifacts.result import Written
-from fomo_order.artifacts.streams import load_stream, meta_path, stream_record
+from fomo_order.artifacts.streams import load_stream, stream_record
 from fomo_order.catalog import dataset_of
 from fomo_order.errors import ParameterError
-from fomo_order.fileio import dumps_json
 
 if TYPE_CHECKING:
     from fomo_order.orderings.api import Stream
@@ -96,10 +95,9 @@ class Tasks(Written):
         return self.meta["parameters"]
 
     def files(self, path: Path) -> dict[Path, bytes]:
-        return {
-            path: dumps_json(self.tasks).encode("utf-8"),
-            meta_path(path): dumps_json(self.meta).encode("utf-8"),
-        }
+        from fomo_order.artifacts.streams import json_with_meta
+
+        return json_with_meta(path, self.tasks, self.meta)
 
 
 def split_stream(

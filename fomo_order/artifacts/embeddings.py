@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from fomo_order.artifacts.result import Prepared
 from fomo_order.errors import InputError
-from fomo_order.fileio import check_files, dumps_json, read_json, write_files_atomic
+from fomo_order.fileio import dumps_json, read_json
 
 
 def sidecar_path(npy_path: str | Path) -> Path:
@@ -27,6 +28,8 @@ def embeddings_files(
 ) -> dict[Path, bytes]:
     """The bytes of ``OUT.npy`` and of its ``.json`` sidecar (``meta`` with rows, dim and concepts), in that order."""
     path = Path(path)
+    if sidecar_path(path) == path:
+        raise InputError(path, "the vectors cannot go to a .json file: that is the name of their sidecar (use .npy)")
     if matrix.shape[0] != len(concept_ids):
         raise ValueError("one row per concept id")
     buffer = io.BytesIO()
@@ -43,11 +46,7 @@ def write_embeddings(
 
     ``check``: write nothing, raise :class:`CheckFailed` unless both files equal what would be written.
     """
-    files = embeddings_files(path, matrix, concept_ids, meta)
-    if check:
-        check_files(files)
-    else:
-        write_files_atomic(files)
+    Prepared(lambda out: embeddings_files(out, matrix, concept_ids, meta), meta).write(path, check=check)
 
 
 def read_embeddings_file(path: str | Path) -> tuple[np.ndarray, list[str], dict[str, Any]]:

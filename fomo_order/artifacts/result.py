@@ -15,7 +15,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -179,3 +180,15 @@ class Written:
 
     def write(self, path: str | Path, *, check: bool = False) -> None:
         write_artifact(self, path, check=check)  # type: ignore[arg-type]  (subclasses define files/meta)
+
+
+@dataclass(frozen=True)
+class Prepared(Written):
+    """The files a format module makes (``make_files(path)``) as an artifact, so that its plain writer
+    (``write_stream``, ``write_scores``, ``write_embeddings``, ...) goes through the one writer too."""
+
+    make_files: Callable[[Path], dict[Path, bytes]]
+    meta: dict[str, Any]
+
+    def files(self, path: Path) -> dict[Path, bytes]:
+        return self.make_files(path)

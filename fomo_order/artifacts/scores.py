@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 
 from fomo_order.artifacts.per_concept import concept_values
+from fomo_order.artifacts.result import Prepared
 from fomo_order.artifacts.streams import meta_path
-from fomo_order.fileio import check_files, dumps_json, read_mapping_file, write_files_atomic
+from fomo_order.fileio import dumps_json, read_mapping_file
 
 SCORE_DIGITS = 6
 
@@ -48,8 +49,4 @@ def scores_files(
 
 def write_scores(out: str | Path, scores: Mapping[str, float], meta: dict[str, Any], check: bool = False) -> None:
     """``{"scores": {...}}`` rounded to SCORE_DIGITS decimals, and its meta."""
-    files = scores_files(Path(out), scores, meta)
-    if check:
-        check_files(files)
-    else:
-        write_files_atomic(files)
+    Prepared(lambda path: scores_files(path, scores, meta), meta).write(out, check=check)

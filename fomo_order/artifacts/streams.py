@@ -13,16 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from fomo_order.artifacts.meta import input_record
+from fomo_order.artifacts.result import Prepared, check_partners
 from fomo_order.catalog import dataset_of, split_concept_id
 from fomo_order.errors import InputError
 from fomo_order.fileio import (
-    check_texts,
+    PARTNER_KEY,
     dumps_json,
     parse_json,
     read_json,
     repeated,
     sha256_bytes,
-    write_texts_atomic,
 )
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "datasets_in_order",
     "emit",
     "input_record",
+    "json_with_meta",
     "load_stream",
     "meta_path",
     "read_meta",
@@ -61,7 +62,24 @@ def load_stream(path: str | Path) -> tuple[list[str], dict[str, Any]]:
         except UnicodeDecodeError as exc:
             raise InputError(STDIN, f"not valid UTF-8 (byte {exc.start})") from None
         return _checked_stream(parse_json(text, STDIN), STDIN), {"path": STDIN, "sha256": sha256_bytes(data)}
-    return _checked_stream(read_json(path), path), input_record(path)
+    stream, record = _checked_stream(read_json(path), path), input_record(path)
+    _check_meta_describes(path, record["sha256"])
+    return stream, record
+
+
+def _check_meta_describes(path: str | Path, digest: str) -> None:
+    """A meta beside ``path`` that records another sha256 for it: the pair was torn (a run killed between
+    the two renames, or one file edited or copied without the other), and the meta would lie."""
+    meta_file = meta_path(path)
+    if not meta_file.is_file():
+        return
+    meta = read_json(meta_file)
+    recorded = meta.get(PARTNER_KEY) if isinstance(meta, dict) else None
+    if isinstance(recorded, list) and recorded and recorded[0] != digest:
+        raise InputError(
+            path, f"{meta_file.name} beside it describes another version of this file (its recorded sha256 "
+            "differs): regenerate both, or remove the meta"
+        )
 
 
 def _checked_stream(data: Any, path: str | Path) -> list[str]:
@@ -92,17 +110,18 @@ def read_meta(path: str | Path) -> dict[str, Any] | None:
     meta = read_json(meta_file)
     if not isinstance(meta, dict):
         raise InputError(meta_file, "expected a JSON object (an artifact's meta)")
+    check_partners(meta, meta_file, [path])
     return meta
 
 
+def json_with_meta(path: Path, payload: Any, meta: dict[str, Any]) -> dict[Path, bytes]:
+    """The files of a JSON artifact (a stream, tasks, an export) and of its ``.meta.json``, in write order."""
+    return {path: dumps_json(payload).encode("utf-8"), meta_path(path): dumps_json(meta).encode("utf-8")}
+
+
 def emit(out: str | Path, payload: Any, meta: dict[str, Any], check: bool = False) -> None:
-    """Write ``out`` and its meta file together (atomically), or with ``check`` compare both with disk."""
-    out = Path(out)
-    files = {out: dumps_json(payload), meta_path(out): dumps_json(meta)}
-    if check:
-        check_texts(files)
-    else:
-        write_texts_atomic(files)
+    """Write ``out`` and its meta file together through the one writer, or with ``check`` compare both."""
+    Prepared(lambda path: json_with_meta(path, payload, meta), meta).write(out, check=check)
 
 
 def write_stream(out: str | Path, stream: Sequence[str], meta: dict[str, Any], check: bool = False) -> None:

@@ -80,13 +80,9 @@ class Stream(Written):
                 f"{rows}{more}</table>")
 
     def files(self, path: Path) -> dict[Path, bytes]:
-        from fomo_order.artifacts.streams import meta_path
-        from fomo_order.fileio import dumps_json
+        from fomo_order.artifacts.streams import json_with_meta
 
-        return {
-            path: dumps_json(self.concept_ids).encode("utf-8"),
-            meta_path(path): dumps_json(self.meta).encode("utf-8"),
-        }
+        return json_with_meta(path, self.concept_ids, self.meta)
 
 
 def order(

@@ -16,6 +16,7 @@ import threading
 from pathlib import Path
 from typing import ClassVar
 
+import numpy as np
 import pytest
 
 from fomo_order.artifacts.result import PARTNER_KEY, check_partners, write_artifact
@@ -160,3 +161,29 @@ def test_a_key_given_twice_in_a_json_object_is_refused(run_cli, small_catalog, t
     assert result.exit_code == 2
     one_line_error(result, str(path), "appears twice")
     assert not (tmp_path / "f.json").exists()
+
+
+def test_a_stream_whose_meta_describes_another_version_is_refused(run_cli, small_catalog, tmp_path) -> None:
+    out, other = tmp_path / "s.json", tmp_path / "other.json"
+    assert run_cli("order", "random", small_catalog, "-o", out).exit_code == 0
+    assert run_cli("order", "random", small_catalog, "--seed", "3", "-o", other).exit_code == 0
+    out.write_bytes(other.read_bytes())  # the new stream beside the old meta: a kill between the renames
+    for command in (("split", out, "--tasks", "2", "-o", tmp_path / "t.json"),
+                    ("reverse", out, "-o", tmp_path / "r.json")):
+        result = run_cli(*command)
+        assert result.exit_code == 2, command
+        one_line_error(result, str(out), "describes another version of this file")
+    assert not (tmp_path / "t.json").exists() and not (tmp_path / "r.json").exists()
+
+
+def test_the_plain_writers_go_through_the_one_writer(tmp_path) -> None:
+    import fomo_order as fo
+
+    catalog = fo.load_catalog(REPO / "configs" / "demo" / "catalog.yaml")
+    stream = fo.order(catalog, "random", seed=1)
+    stream.write(tmp_path / "a.json")
+    fo.write_stream(tmp_path / "b.json", stream.concept_ids, stream.meta)
+    assert (tmp_path / "a.meta.json").read_bytes() == (tmp_path / "b.meta.json").read_bytes()
+    with pytest.raises(InputError, match="name of their sidecar"):
+        fo.write_embeddings(tmp_path / "e.json", np.zeros((1, 2), np.float32) + 1, ["A+++x"], {})
+    assert not (tmp_path / "e.json").exists()
