@@ -1,9 +1,9 @@
 """Per-node lists of the ``k`` nearest other nodes, exact, sorted by (weight, index).
 
-On the CPU from float32 tiles of the similarity matrix: each tile of the symmetric matrix is computed
-once for the rows of both its blocks, screened with a proven error margin, and the candidates re-ranked
-with exact weights. On CUDA from exact float64 tiles (see :mod:`fomo_order.similarity.devices`). The
-N x N matrix is never held.
+On the CPU beyond ``EXACT_LISTS_MAX`` nodes from float32 tiles of the similarity matrix: each tile of
+the symmetric matrix is computed once for the rows of both its blocks, screened with a proven error
+margin, and the candidates re-ranked with exact weights; up to it from exact float64 rows. On CUDA from
+exact float64 tiles (see :mod:`fomo_order.similarity.devices`). The N x N matrix is never held.
 """
 
 from __future__ import annotations
@@ -13,13 +13,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from fomo_order.progress import SILENT, Reporter
-from fomo_order.similarity.weights import FixedPoint
+from fomo_order.similarity.weights import FixedPoint, weights_from_dots
 
 MIN_NEIGHBOURS, MAX_NEIGHBOURS = 256, 2048
 HEAD_WIDTH = 16
 SYMMETRIC_BLOCK = 2048  # rows per block of the CPU lists: tiles of 2048 x 2048 float32 (16 MiB)
 EXACT_BLOCK = 256  # rows whose candidates get exact dot products together (their vectors stay in cache)
 CPU_TILE_BYTES = 32 << 20  # float64 tiles of exact weights, where the screen cannot serve
+# Up to this many nodes the CPU lists come from exact float64 products in full rows (numpy's BLAS, tens of
+# milliseconds): no screening kernel to compile, which would cost a first run several seconds.
+EXACT_LISTS_MAX = 2048
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,10 @@ def neighbour_lists(
             from fomo_order.similarity.devices import device_neighbour_keys
 
             return NeighbourLists(device_neighbour_keys(quantized, k, fixed, where), fixed.index_bits)
+        if n <= EXACT_LISTS_MAX:
+            keys = exact_keys(quantized, np.arange(n), k, fixed)
+            reporter.advance(n)
+            return NeighbourLists(keys, fixed.index_bits)
         return NeighbourLists(_screened_keys(quantized, k, fixed, diagnostics, reporter), fixed.index_bits)
     finally:
         reporter.finish()
@@ -85,9 +92,7 @@ def neighbour_lists(
 
 def _screened_keys(quantized, k, fixed, diagnostics, reporter) -> np.ndarray:
     """The CPU lists: candidates within the float32 error margin of each row's k-th best, then exact keys."""
-    import torch
-
-    from fomo_order.similarity import _knn_numba, _knn_torch
+    from fomo_order.similarity import _knn_numba
 
     n = quantized.shape[0]
     keys = np.empty((n, k), dtype=np.int64)
@@ -100,11 +105,11 @@ def _screened_keys(quantized, k, fixed, diagnostics, reporter) -> np.ndarray:
     floors = np.full(n, -np.inf)
     overflow = np.zeros(n, dtype=np.bool_)
     block = SYMMETRIC_BLOCK
-    everything = torch.from_numpy(quantized)
     flipped = np.empty((block, block), dtype=np.float32)
     for first in range(0, n, block):
+        rows = quantized[first : first + block]
         for other in range(first, n, block):
-            tile = (everything[first : first + block] @ everything[other : other + block].T).numpy()
+            tile = rows @ quantized[other : other + block].T  # float32 BLAS; its error is within ``bound``
             _knn_numba.absorb(tile, first, other, k, margin, columns, values, counts, floors, overflow)
             if other != first:  # the same tile serves the other block's rows, read as rows of its transpose
                 view = flipped[: tile.shape[1], : tile.shape[0]]
@@ -123,14 +128,29 @@ def _screened_keys(quantized, k, fixed, diagnostics, reporter) -> np.ndarray:
     del columns, values
     if overflow.any():  # more near-duplicates than a buffer holds: those rows exactly, in full
         rows = np.flatnonzero(overflow)
-        keys[rows] = _knn_torch.exact_row_keys(torch.from_numpy(quantized.astype(np.float64)), rows, k, fixed)
+        keys[rows] = exact_keys(quantized, rows, k, fixed)
         if diagnostics is not None:
             diagnostics["full_rows_for_lists"] = len(rows)
     if worst > bound:
         # The float32 matmul broke its error bound (an unusual BLAS): fall back to exact float64 tiles.
-        vectors64 = torch.from_numpy(quantized.astype(np.float64))
-        keys = _knn_torch.exact_neighbour_keys(vectors64, k, fixed, _knn_torch.tile_rows_for(n, 24, CPU_TILE_BYTES))
-        keys = keys.numpy()
+        keys = exact_keys(quantized, np.arange(n), k, fixed)
         if diagnostics is not None:
             diagnostics["screening_fallback"] = True
     return keys
+
+
+def exact_keys(quantized: np.ndarray, rows: np.ndarray, k: int, fixed: FixedPoint) -> np.ndarray:
+    """The k nearest of each of ``rows`` by (weight, index), exact, from full rows of float64 dot products
+    (exact in any summation order, see :mod:`~fomo_order.similarity.weights`), ``CPU_TILE_BYTES`` at a time."""
+    n = quantized.shape[0]
+    wide = quantized.astype(np.float64)
+    columns = np.arange(n, dtype=np.int64)
+    out = np.empty((len(rows), k), dtype=np.int64)
+    step = max(1, min(n, CPU_TILE_BYTES // (24 * n)))
+    for first in range(0, len(rows), step):
+        chunk = np.asarray(rows[first : first + step], dtype=np.int64)
+        row_keys = (weights_from_dots(wide[chunk] @ wide.T, fixed) << fixed.index_bits) | columns
+        row_keys[np.arange(len(chunk)), chunk] = np.iinfo(np.int64).max
+        nearest = np.partition(row_keys, k - 1, axis=1)[:, :k] if k < n else row_keys
+        out[first : first + len(chunk)] = np.sort(nearest, axis=1)[:, :k]
+    return out

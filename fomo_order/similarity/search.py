@@ -26,14 +26,17 @@ from typing import Any
 
 import numpy as np
 
+from fomo_order._numba_cache import cached
 from fomo_order.choices import Choice, Device, parse_choice, resolve_device
 from fomo_order.errors import ParameterError
 from fomo_order.progress import SILENT, Reporter
+from fomo_order.similarity import lists as lists_module
 from fomo_order.similarity.lists import NeighbourLists, default_neighbours, neighbour_lists
 from fomo_order.similarity.walks import sample_starts, start_order, walk_rounds, walk_setup
 from fomo_order.similarity.weights import FixedPoint, fixed_point_for, quantize
 
 REFINE_WIDTH = 10  # neighbours tried per node by the local search
+COMPILING = "compiling search kernels, first run only"  # the note while numba compiles (seconds)
 
 
 class Refine(Choice):
@@ -107,6 +110,8 @@ def similarity_path(
 
     from fomo_order.similarity import _greedy_numba
 
+    if not cached(_kernels_for(n, where, refine, lower_bound, sampled)):
+        reporter.note(COMPILING)
     lists = neighbour_lists(quantized, k, fixed, where, diagnostics, reporter=reporter)
     if start is None:
         chosen_starts = None
@@ -164,6 +169,31 @@ def _check_parameters(
         raise ParameterError("start_rank", f"{start_rank} is more than the {min(starts, n)} sampled starts")
     if ray_address is not None and (not isinstance(ray_address, str) or not ray_address.strip()):
         raise ParameterError("ray_address", "expected a Ray cluster address or 'local'")
+
+
+def _kernels_for(n: int, where: str, refine: Refine, lower_bound: bool, sampled: bool) -> list:
+    """The numba kernels (their first dispatchers) that a search of ``n`` concepts calls, but for rows grown."""
+    from fomo_order.similarity import _greedy_numba
+
+    kernels = [_greedy_numba._walk_lanes]
+    if where == "cpu" and n > lists_module.EXACT_LISTS_MAX:
+        from fomo_order.similarity import _knn_numba
+
+        kernels += [_knn_numba.absorb, _knn_numba.finish_candidates, _knn_numba.exact_candidate_dots,
+                    _knn_numba.sorted_keys]
+    if refine is Refine.TWO_OPT:
+        from fomo_order.similarity import _exact_numba, _refine_numba
+
+        kernels += [_refine_numba.refine_path, _exact_numba.path_total]
+    if lower_bound:
+        from fomo_order.similarity import _mst_numba
+
+        kernels.append(_mst_numba.mst_weight)
+    if sampled:
+        from fomo_order.similarity import _starts_numba
+
+        kernels.append(_starts_numba.farthest_points)
+    return kernels
 
 
 def _one_concept(

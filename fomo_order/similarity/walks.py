@@ -143,12 +143,12 @@ def walk_rounds(
     while first < len(order):
         # a round: a few tasks of LANES walks per thread at first (the bound exists early), then more
         size = threads * LANES * (1 if first == 0 else min(ROUND_TASKS, 1 + first // (threads * LANES)))
-        with numba.parallel_chunksize(1):  # walks end at different steps once pruned: hand tasks out one by one
-            round_totals, round_fallbacks, round_steps = _greedy_numba.bounded_totals(
-                order[first : first + size], quantized, fixed.scale, table, entry.width, keys, fixed.index_bits, bound,
-                entry.bounded, entry.sum1, entry.sum2, entry.slack, aids.rows_at, aids.rows, aids.ran_out, scan_from,
-                aids.late, aids.late_at, aids.late_keys, aids.late_votes, LATE_TRIGGER, LANES, LANES,
-            )
+        # tasks of LANES walks, handed out one by one (walks end at different steps once pruned)
+        round_totals, round_fallbacks, round_steps = _greedy_numba.bounded_totals(
+            order[first : first + size], quantized, fixed.scale, table, entry.width, keys, fixed.index_bits, bound,
+            entry.bounded, entry.sum1, entry.sum2, entry.slack, aids.rows_at, aids.rows, aids.ran_out, scan_from,
+            aids.late, aids.late_at, aids.late_keys, aids.late_votes, LATE_TRIGGER, LANES, LANES,
+        )
         totals[first : first + size] = round_totals
         reporter.advance(len(round_totals))
         first += len(round_totals)
