@@ -122,3 +122,10 @@ def test_a_search_says_when_it_compiles_its_kernels(monkeypatch) -> None:
     again = similarity_path(x, device="cpu", reporter=cold)
     assert cold.notes == [search.COMPILING] == ["compiling search kernels, first run only"]
     assert np.array_equal(first.path, again.path)
+
+
+def test_the_warm_up_leaves_every_kernel_of_any_search_cached() -> None:
+    from fomo_order.similarity.warm_up import compile_kernels
+
+    compile_kernels()
+    assert cached(search._kernels_for(10**6, "cpu", search.Refine.TWO_OPT, lower_bound=True, sampled=True))

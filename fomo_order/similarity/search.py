@@ -32,11 +32,10 @@ from fomo_order.errors import ParameterError
 from fomo_order.progress import SILENT, Reporter
 from fomo_order.similarity import lists as lists_module
 from fomo_order.similarity.lists import NeighbourLists, default_neighbours, neighbour_lists
-from fomo_order.similarity.walks import sample_starts, start_order, walk_rounds, walk_setup
+from fomo_order.similarity.walks import COMPILING, sample_starts, start_order, walk_rounds, walk_setup
 from fomo_order.similarity.weights import FixedPoint, fixed_point_for, quantize
 
 REFINE_WIDTH = 10  # neighbours tried per node by the local search
-COMPILING = "compiling search kernels, first run only"  # the note while numba compiles (seconds)
 
 
 class Refine(Choice):
@@ -172,7 +171,8 @@ def _check_parameters(
 
 
 def _kernels_for(n: int, where: str, refine: Refine, lower_bound: bool, sampled: bool) -> list:
-    """The numba kernels (their first dispatchers) that a search of ``n`` concepts calls, but for rows grown."""
+    """The numba kernels (their outermost dispatchers) that a search of ``n`` concepts calls, but for
+    ``row_rests`` (called, and announced, only where walks run out: see :mod:`.walks`)."""
     from fomo_order.similarity import _greedy_numba
 
     kernels = [_greedy_numba._walk_lanes]
@@ -181,6 +181,8 @@ def _kernels_for(n: int, where: str, refine: Refine, lower_bound: bool, sampled:
 
         kernels += [_knn_numba.absorb, _knn_numba.finish_candidates, _knn_numba.exact_candidate_dots,
                     _knn_numba.sorted_keys]
+        if n > lists_module.SYMMETRIC_BLOCK:
+            kernels.append(_knn_numba.transpose_into)
     if refine is Refine.TWO_OPT:
         from fomo_order.similarity import _exact_numba, _refine_numba
 

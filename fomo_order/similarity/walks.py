@@ -31,6 +31,7 @@ LANES, ROUND_TASKS = 16, 8
 LATE_TRIGGER, LATE_MIN, LATE_MAX_FRACTION, LATE_NEIGHBOURS = 2, 256, 0.8, 512
 LATE_WHEN = 8  # ... when the walks so far made at least 8 costly scans each on average
 SAMPLE_POOL = 4  # farthest-point sampling draws starts from 4 K concepts (K: the number of starts)
+COMPILING = "compiling search kernels, first run only"  # the note while numba compiles (seconds)
 
 
 class WalkEntry(NamedTuple):
@@ -155,14 +156,17 @@ def walk_rounds(
         fallbacks += int(round_fallbacks.sum())
         steps += int(round_steps.sum())
         bound = tightened_bound(totals, keep, bound)
-        _grow_aids(aids, quantized, keys.shape[1], fixed, first)
+        _grow_aids(aids, quantized, keys.shape[1], fixed, first, reporter)
     work = {"fallback_scans": fallbacks, "walk_steps": steps, "grown_rows": aids.grown,
             "late_set": int(aids.late.sum())}
     return totals, work, aids
 
 
-def _grow_aids(aids: WalkAids, quantized: np.ndarray, k: int, fixed: FixedPoint, walked: int) -> None:
+def _grow_aids(
+    aids: WalkAids, quantized: np.ndarray, k: int, fixed: FixedPoint, walked: int, reporter: Reporter
+) -> None:
     """After a round (``walked`` walks so far): the late set once voted for, rows where walks ran out."""
+    from fomo_order._numba_cache import cached
     from fomo_order.similarity import _greedy_numba
 
     n = quantized.shape[0]
@@ -182,6 +186,8 @@ def _grow_aids(aids: WalkAids, quantized: np.ndarray, k: int, fixed: FixedPoint,
         if grow.size:
             if aids.rows.size == 0:
                 aids.rows = np.empty(aids.rows_left * aids.row_width, dtype=np.int32)
+                if not cached([_greedy_numba.row_rests]):
+                    reporter.note(COMPILING)
             at = aids.grown * aids.row_width
             aids.rows_at[grow] = at + np.arange(grow.size) * aids.row_width
             aids.rows[at : at + grow.size * aids.row_width] = _greedy_numba.row_rests(
