@@ -33,6 +33,7 @@ sys.path.insert(0, str(REPO))
 
 from fomo_order.similarity import naive_greedy_all_starts, similarity_path  # noqa: E402
 from fomo_order.similarity import search as search_module  # noqa: E402
+from fomo_order.similarity.warm_up import compile_kernels  # noqa: E402
 from fomo_order.similarity.weights import fixed_point_for, quantize  # noqa: E402
 
 
@@ -164,7 +165,7 @@ def main() -> None:
     if not SHARED.exists():
         sys.exit(f"needs {SHARED}")
     embeddings, concepts = load_fif()
-    similarity_path(embeddings[:300], device="cpu", refine="2opt")  # compile or load numba's cache, untimed
+    compile_kernels()  # compile or load numba's cache (every CPU kernel, the screen of large lists included), untimed
     if not args.skip_catalog:
         bench_catalog(embeddings, concepts, run_cli=not args.skip_cli)
     if not args.skip_ratio:

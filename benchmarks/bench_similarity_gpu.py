@@ -37,6 +37,7 @@ sys.path.insert(0, str(REPO))
 
 from fomo_order.similarity import search as search_module  # noqa: E402
 from fomo_order.similarity import similarity_path  # noqa: E402
+from fomo_order.similarity.warm_up import compile_kernels  # noqa: E402
 from fomo_order.similarity.weights import fixed_point_for, quantize  # noqa: E402
 
 
@@ -223,7 +224,7 @@ def main() -> None:
     matrix = np.load(SHARED / "minilm-embeddings.npy").astype(np.float32)
     fif = (matrix / np.linalg.norm(matrix.astype(np.float64), axis=1, keepdims=True)).astype(np.float32)
 
-    similarity_path(fif[:200], device="cpu", refine="2opt")  # numba: compile or load the cache, untimed
+    compile_kernels()  # numba: compile or load the cache (every CPU kernel), untimed
     if args.device == "cuda":  # CUDA and the Triton kernel: initialise and compile, untimed
         similarity_path(fif[:200], device="cuda")
         search_module.greedy_start_costs(fif[:200], device="cuda", kernel="torch")

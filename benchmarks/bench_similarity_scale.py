@@ -43,6 +43,7 @@ SHARED = REPO.parent / "shared"
 sys.path.insert(0, str(REPO))
 
 from fomo_order.similarity import search  # noqa: E402
+from fomo_order.similarity.warm_up import compile_kernels  # noqa: E402
 from fomo_order.similarity.weights import fixed_point_for, quantize  # noqa: E402
 
 
@@ -223,9 +224,8 @@ def main() -> None:
     if not (SHARED / "fif").exists() and args.sets:
         sys.exit(f"needs {SHARED / 'fif'}")
     print(f"similarity at scale: {os.cpu_count()} CPUs, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}", flush=True)
-    from fomo_order.similarity import similarity_path
 
-    similarity_path(random_set(300, 16), device="cpu", starts=20)  # compile or load numba's cache, untimed
+    compile_kernels()  # compile or load numba's cache (every CPU kernel), untimed
     rows = []
     wanted = [int(s) for s in args.sets.split(",") if s.strip()]
     if wanted:

@@ -8,6 +8,9 @@ within-year mode in :mod:`fomo_order.orderings.basic`, backend and precision in
 
 from __future__ import annotations
 
+import glob
+import os
+import sys
 from enum import Enum
 from typing import TypeVar
 
@@ -41,9 +44,12 @@ def parse_choice(kind: type[E], value: str | E, parameter: str) -> E:
 
 
 def resolve_device(device: str | Device) -> str:
-    """``"cpu"`` or ``"cuda"``: ``auto`` -> cuda when torch sees a GPU; ``cuda`` without one is an error."""
+    """``"cpu"`` or ``"cuda"``: ``auto`` -> cuda when torch sees a GPU; ``cuda`` without one is an error.
+
+    ``auto`` decides without importing torch (seconds) where no CUDA device can exist: see
+    :func:`cuda_impossible`."""
     choice = parse_choice(Device, device, "device")
-    if choice is Device.CPU:
+    if choice is Device.CPU or (choice is Device.AUTO and cuda_impossible()):
         return "cpu"
     import torch
 
@@ -52,3 +58,21 @@ def resolve_device(device: str | Device) -> str:
     if choice is Device.CUDA:
         raise ParameterError("device", "cuda was asked for, but torch sees no CUDA device")
     return "cpu"
+
+
+def cuda_impossible() -> bool:
+    """True where torch cannot see a CUDA device, known from the environment alone: ``CUDA_VISIBLE_DEVICES``
+    hides every device (empty, or its first entry is invalid), macOS (torch has no CUDA there), or a Linux
+    system with no NVIDIA device nodes, no loaded NVIDIA driver, no WSL2 GPU (``/dev/dxg``) and no AMD
+    ``/dev/kfd`` (ROCm builds of torch answer as CUDA). False whenever a device might exist: torch decides."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        first = visible.split(",")[0].strip()
+        if not first or first.startswith("-"):
+            return True
+    if sys.platform == "darwin":
+        return True
+    if sys.platform.startswith("linux"):
+        markers = ("/proc/driver/nvidia", "/dev/nvidiactl", "/dev/kfd", "/dev/dxg")  # dxg: WSL2
+        return not any(os.path.exists(path) for path in markers) and not glob.glob("/dev/nvidia[0-9]*")
+    return False

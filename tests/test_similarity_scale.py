@@ -73,7 +73,7 @@ def test_bounded_search_keeps_the_exact_best_walks(data: str, keep: int, neighbo
 def test_lists_grow_where_walks_run_out_and_nothing_else_changes(
     monkeypatch, data: str, neighbours: int, budget_rows: int, late_min: int
 ) -> None:
-    from fomo_order.similarity import search
+    from fomo_order.similarity import search, walks
 
     if data == "twins":
         x = twins(8 + neighbours, 100, 8, sigma=0.05)
@@ -85,13 +85,13 @@ def test_lists_grow_where_walks_run_out_and_nothing_else_changes(
     q = quantize(x, fixed)
     lists = search.neighbour_lists(q, neighbours, fixed, "cpu")
     # grow at the first costly scan, with costly meaning 8 or more unvisited nodes; a budget of a few rows
-    monkeypatch.setattr(search, "RAN_OUT_TIMES", 1)
-    monkeypatch.setattr(search, "SCAN_FROM_MIN", 8)
-    monkeypatch.setattr(search, "ROW_BUDGET_BYTES", budget_rows * 4 * (len(x) - 1 - neighbours))
-    monkeypatch.setattr(search, "LATE_MIN", late_min)
-    monkeypatch.setattr(search, "LATE_NEIGHBOURS", 7)
-    monkeypatch.setattr(search, "LATE_TRIGGER", 2)
-    monkeypatch.setattr(search, "LATE_MAX_FRACTION", 1.0)  # tiny data: walks run out while most is unvisited
+    monkeypatch.setattr(walks, "RAN_OUT_TIMES", 1)
+    monkeypatch.setattr(walks, "SCAN_FROM_MIN", 8)
+    monkeypatch.setattr(walks, "ROW_BUDGET_BYTES", budget_rows * 4 * (len(x) - 1 - neighbours))
+    monkeypatch.setattr(walks, "LATE_MIN", late_min)
+    monkeypatch.setattr(walks, "LATE_NEIGHBOURS", 7)
+    monkeypatch.setattr(walks, "LATE_TRIGGER", 2)
+    monkeypatch.setattr(walks, "LATE_MAX_FRACTION", 1.0)  # tiny data: walks run out while most is unvisited
     diagnostics: dict = {}
     totals = search.all_start_totals(q, lists, fixed, "cpu", keep=3, diagnostics=diagnostics)
     assert 0 < diagnostics["grown_rows"] <= budget_rows or (budget_rows == 0 and diagnostics["grown_rows"] == 0)
@@ -131,7 +131,7 @@ def test_the_bound_abandons_walks_earlier_than_the_weight_so_far() -> None:
 
 
 def test_sampled_starts_are_spread_deterministic_and_seeded() -> None:
-    from fomo_order.similarity.search import sample_starts
+    from fomo_order.similarity.walks import sample_starts
 
     x = unit(np.random.default_rng(5).standard_normal((150, 8)))  # <= 4 x 40: the pool is every concept
     fixed = fixed_point_for(len(x))
@@ -155,7 +155,7 @@ def test_sampled_starts_are_spread_deterministic_and_seeded() -> None:
 
 
 def test_starts_k_is_the_best_walk_over_the_sampled_starts_with_its_certificate() -> None:
-    from fomo_order.similarity.search import sample_starts
+    from fomo_order.similarity.walks import sample_starts
 
     x = twins(6, 120, 10)
     fixed = fixed_point_for(len(x))
@@ -269,7 +269,7 @@ def test_ray_walks_give_the_local_search_exactly(local_ray) -> None:
 
 
 def test_ray_tasks_read_the_rows_and_late_lists_grown_here(local_ray, monkeypatch) -> None:
-    from fomo_order.similarity import search
+    from fomo_order.similarity import walks
 
     # as the 55,143 set: noisy copies whose lists hold only the originals, visited early
     rng = np.random.default_rng(12)
@@ -277,7 +277,7 @@ def test_ray_tasks_read_the_rows_and_late_lists_grown_here(local_ray, monkeypatc
     x = np.vstack([base, unit(base + rng.normal(0, 0.6, base.shape)), unit(base + rng.normal(0, 0.6, base.shape))])
     for name, value in {"RAN_OUT_TIMES": 1, "SCAN_FROM_MIN": 8, "LATE_MIN": 4, "LATE_WHEN": 0, "LATE_TRIGGER": 2,
                         "LATE_NEIGHBOURS": 7, "LATE_MAX_FRACTION": 1.0, "LANES": 2}.items():
-        monkeypatch.setattr(search, name, value)
+        monkeypatch.setattr(walks, name, value)
     local = similarity_path(x, device="cpu", neighbours=6)
     remote = similarity_path(x, device="cpu", neighbours=6, ray_address="local")
     assert np.array_equal(local.path, remote.path) and local.start == remote.start

@@ -186,7 +186,7 @@ def test_fomo_in_flux_subset_with_duplicate_captions_matches_the_naive_reference
 
 
 def _lists(x: np.ndarray, k: int):
-    from fomo_order.similarity.search import neighbour_lists
+    from fomo_order.similarity.lists import neighbour_lists
 
     fixed = fixed_point_for(len(x))
     q = quantize(x, fixed)
@@ -196,14 +196,17 @@ def _lists(x: np.ndarray, k: int):
 @pytest.mark.parametrize("block", [2048, 64])  # one tile; 5 x 5 blocks, each pair of them computed once
 @pytest.mark.parametrize("k", [1, 9, 200, 299])
 def test_torch_neighbour_lists_equal_the_screened_cpu_lists(monkeypatch, k: int, block: int) -> None:
-    from fomo_order.similarity import search
+    from fomo_order.similarity import lists as lists_module
     from fomo_order.similarity._knn_torch import exact_neighbour_keys
 
-    monkeypatch.setattr(search, "SYMMETRIC_BLOCK", block)
+    monkeypatch.setattr(lists_module, "SYMMETRIC_BLOCK", block)
+    monkeypatch.setattr(lists_module, "EXACT_LISTS_MAX", 0)  # screened at any size
     x = with_duplicates(np.random.default_rng(30), 220, 300, 48)
     q, fixed, lists = _lists(x, k)
     torch_keys = exact_neighbour_keys(torch.from_numpy(q.astype(np.float64)), k, fixed, tile_rows=37).numpy()
     assert np.array_equal(torch_keys, lists.keys)
+    monkeypatch.setattr(lists_module, "EXACT_LISTS_MAX", 300)  # small sets: exact float64 rows (numpy)
+    assert np.array_equal(_lists(x, k)[2].keys, lists.keys)
     weights = exact_weights(q, slice(None), fixed)
     np.fill_diagonal(weights, np.iinfo(np.int64).max >> fixed.index_bits)
     order = np.lexsort((np.broadcast_to(np.arange(300), weights.shape), weights), axis=1)
@@ -211,30 +214,32 @@ def test_torch_neighbour_lists_equal_the_screened_cpu_lists(monkeypatch, k: int,
 
 
 def test_rows_with_more_near_duplicates_than_their_buffer_holds_get_exact_full_rows(monkeypatch) -> None:
-    from fomo_order.similarity import search
+    from fomo_order.similarity import lists as lists_module
     from fomo_order.similarity._knn_torch import exact_neighbour_keys
 
-    monkeypatch.setattr(search, "SYMMETRIC_BLOCK", 50)
+    monkeypatch.setattr(lists_module, "SYMMETRIC_BLOCK", 50)
+    monkeypatch.setattr(lists_module, "EXACT_LISTS_MAX", 0)
     rng = np.random.default_rng(34)
     x = unit_rows(rng, 260, 6)
     x[40:130] = x[7]  # 91 copies of one vector: more ties than a buffer of k + 64 candidates takes
     fixed = fixed_point_for(len(x))
     q = quantize(x, fixed)
     diagnostics: dict = {}
-    lists = search.neighbour_lists(q, 10, fixed, "cpu", diagnostics)
+    lists = lists_module.neighbour_lists(q, 10, fixed, "cpu", diagnostics)
     assert diagnostics["full_rows_for_lists"] >= 91
     exact = exact_neighbour_keys(torch.from_numpy(q.astype(np.float64)), 10, fixed, tile_rows=64).numpy()
     assert np.array_equal(lists.keys, exact)
 
 
 def test_screening_that_breaks_its_error_bound_falls_back_to_exact_tiles(monkeypatch) -> None:
-    from fomo_order.similarity import _knn_torch, search
+    from fomo_order.similarity import lists as lists_module
 
+    monkeypatch.setattr(lists_module, "EXACT_LISTS_MAX", 0)
     x = unit_rows(np.random.default_rng(33), 150, 64)
     _, fixed, trusted = _lists(x, 12)
-    monkeypatch.setattr(_knn_torch, "float32_matmul_error_bound", lambda dim: 0.0)  # any rounding breaks it
+    monkeypatch.setattr(lists_module, "float32_matmul_error_bound", lambda dim: 0.0)  # any rounding breaks it
     diagnostics: dict = {}
-    lists = search.neighbour_lists(quantize(x, fixed), 12, fixed, "cpu", diagnostics)
+    lists = lists_module.neighbour_lists(quantize(x, fixed), 12, fixed, "cpu", diagnostics)
     assert diagnostics == {"screening_fallback": True}
     assert np.array_equal(lists.keys, trusted.keys)
 

@@ -20,8 +20,9 @@ CUDA = torch.cuda.is_available()
 pytest.importorskip("triton")  # without CUDA, conftest has switched Triton to its interpreter
 
 from fomo_order.similarity import greedy_start_costs  # noqa: E402
+from fomo_order.similarity.lists import neighbour_lists  # noqa: E402
 from fomo_order.similarity.reference import naive_greedy_costs  # noqa: E402
-from fomo_order.similarity.search import all_start_totals, neighbour_lists  # noqa: E402
+from fomo_order.similarity.search import all_start_totals  # noqa: E402
 from fomo_order.similarity.weights import fixed_point_for, quantize  # noqa: E402
 from tests.conftest import REPO, shared_path  # noqa: E402
 

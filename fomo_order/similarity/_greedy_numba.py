@@ -22,6 +22,8 @@ term per step (read from the row the step reads anyway), so the bound costs two 
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numba as nb
 import numpy as np
 
@@ -86,10 +88,10 @@ def _nearest_unvisited(bits, lane, vectors, current, scale):
     return best, best_weight
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _walk_lanes(starts, vectors, scale, table, width, keys, index_bits, bound, bounded, sum1, sum2, slack,
                 rows_at, rows, ran_out, scan_from, late, late_at, late_keys, late_votes, late_trigger, lanes, totals,
-                fallbacks, steps):
+                fallbacks, steps, path):
     """The walks from ``starts``, up to ``lanes`` at a time in turn; per walk its total (-1: abandoned, it
     cannot end at or below ``bound``), its scans of unvisited nodes and its steps, into the output arrays.
 
@@ -107,6 +109,8 @@ def _walk_lanes(starts, vectors, scale, table, width, keys, index_bits, bound, b
     row instead of its list (which, late in a walk, is mostly visited). ``late_votes`` (int32 per node;
     empty: no voting): at its ``late_trigger``-th scan with at least ``scan_from`` nodes unvisited a walk
     adds one to every node still unvisited (racy counts: they only propose S).
+
+    ``path`` (int64, N; empty: not recorded): the visiting order of the walk, when ``starts`` holds one.
     """
     n = vectors.shape[0]
     k = keys.shape[1]
@@ -134,6 +138,9 @@ def _walk_lanes(starts, vectors, scale, table, width, keys, index_bits, bound, b
         for node in range(n):
             if not late[node]:
                 outside_all += 1
+    recording = path.shape[0] > 0
+    if recording:
+        path[0] = starts[0]
     following = 0
     active = 0
     for lane in range(in_flight):
@@ -234,6 +241,8 @@ def _walk_lanes(starts, vectors, scale, table, width, keys, index_bits, bound, b
             _visit(bits, lane, nxt)
             current[lane] = nxt
             taken[lane] += 1
+            if recording:
+                path[taken[lane]] = nxt
             if has_late and not late[nxt]:
                 outside[lane] -= 1
             if has_late and outside[lane] == 0 and late_at[nxt] >= 0:
@@ -246,44 +255,36 @@ def _walk_lanes(starts, vectors, scale, table, width, keys, index_bits, bound, b
                     prefetch_row(table, nxt, 8)
 
 
-@nb.njit(cache=True, parallel=True)
 def bounded_totals(starts, vectors, scale, table, width, keys, index_bits, bound, bounded, sum1, sum2, slack,
                    rows_at, rows, ran_out, scan_from, late, late_at, late_keys, late_votes, late_trigger, lanes, chunk):
     """Total weight of the walk from each start (-1: abandoned, it cannot end at or below ``bound``),
     scans of unvisited nodes and steps per walk (arguments as for :func:`_walk_lanes`); ``chunk`` starts
-    per parallel task, handed out one task at a time."""
+    per task, tasks handed out one at a time to ``numba.get_num_threads()`` threads.
+
+    Threads of Python's own (the kernel releases the GIL) rather than a ``parallel=True`` kernel: that
+    would cost a first run many seconds more of compilation, for the same work."""
     count = starts.shape[0]
     totals = np.empty(count, dtype=np.int64)
     fallbacks = np.empty(count, dtype=np.int64)
     steps = np.empty(count, dtype=np.int64)
-    tasks = (count + chunk - 1) // chunk
-    for task in nb.prange(tasks):
-        first = task * chunk
+    no_path = np.empty(0, dtype=np.int64)
+
+    def task(first):
         last = min(count, first + chunk)
         _walk_lanes(starts[first:last], vectors, scale, table, width, keys, index_bits, bound, bounded, sum1, sum2,
-                    slack, rows_at, rows, ran_out, scan_from, late, late_at, late_keys, late_votes, late_trigger, lanes,
-                    totals[first:last], fallbacks[first:last], steps[first:last])
+                    slack, rows_at, rows, ran_out, scan_from, late, late_at, late_keys, late_votes, late_trigger,
+                    lanes, totals[first:last], fallbacks[first:last], steps[first:last], no_path)
+
+    firsts = range(0, count, chunk)
+    threads = min(nb.get_num_threads(), len(firsts))
+    if threads <= 1:
+        for first in firsts:
+            task(first)
+    else:
+        with ThreadPoolExecutor(threads) as pool:
+            for _ in pool.map(task, firsts):  # re-raises a task's exception
+                pass
     return totals, fallbacks, steps
-
-
-@nb.njit(cache=True)
-def _fill_walk_table(keys, index_bits, width, table):
-    n = keys.shape[0]
-    largest2 = np.int64(0)
-    sum1 = np.int64(0)
-    sum2 = np.int64(0)
-    for node in range(n):
-        for slot in range(width):
-            table[node, slot] = keys[node, slot]
-        first = keys[node, 0] >> index_bits
-        second = (keys[node, 1] >> index_bits) if keys.shape[1] > 1 else first
-        table[node, width] = first
-        table[node, width + 1] = (first + second) // 2 if keys.shape[1] > 1 else first
-        sum1 += table[node, width]
-        sum2 += table[node, width + 1]
-        largest2 = max(largest2, second)
-    slack = (largest2 + 1) // 2 if keys.shape[1] > 1 else np.int64(0)
-    return sum1, sum2, slack
 
 
 def walk_table(keys: np.ndarray, index_bits: int, width: int):
@@ -292,8 +293,17 @@ def walk_table(keys: np.ndarray, index_bits: int, width: int):
     (``(nn1 + nn2) // 2``); with the sums of those two columns and ``ceil(max nn2 / 2)``: the terms of the
     remaining-cost bound. Returns (table, sum1, sum2, slack)."""
     table = aligned_empty((keys.shape[0], width + 2), np.int64)
-    sum1, sum2, slack = _fill_walk_table(keys, index_bits, width, table)
-    return table, sum1, sum2, slack
+    table[:, :width] = keys[:, :width]
+    first = keys[:, 0] >> index_bits
+    table[:, width] = first
+    if keys.shape[1] > 1:
+        second = keys[:, 1] >> index_bits
+        table[:, width + 1] = (first + second) // 2
+        slack = (int(second.max()) + 1) // 2
+    else:
+        table[:, width + 1] = first
+        slack = 0
+    return table, int(table[:, width].sum()), int(table[:, width + 1].sum()), slack
 
 
 @nb.njit(cache=True, parallel=True)
@@ -328,29 +338,14 @@ def greedy_totals(starts, vectors, scale, head, keys, index_bits, bound, lanes=1
     return totals, fallbacks
 
 
-@nb.njit(cache=True)
 def greedy_path(start, vectors, scale, head, keys, index_bits):
-    """The walk from ``start``: (path, total weight, scans of unvisited nodes)."""
+    """The walk from ``start``: (path, total weight, scans of unvisited nodes), by the kernel of the search
+    (one compiled kernel, not two, for a first run to compile)."""
     n = vectors.shape[0]
-    index_mask = (np.int64(1) << index_bits) - 1
-    bits = np.empty((1, (n + 63) >> 6), dtype=np.uint64)
-    _begin(bits, 0, start, n)
     path = np.empty(n, dtype=np.int64)
-    path[0] = start
-    total = np.int64(0)
-    fallbacks = 0
-    current = np.int64(start)
-    for step in range(1, n):
-        key = _first_unvisited(head, current, 0, head.shape[1], bits, 0, index_mask)
-        if key < 0:
-            key = _first_unvisited(keys, current, head.shape[1], keys.shape[1], bits, 0, index_mask)
-        if key >= 0:
-            nxt, weight = key & index_mask, key >> index_bits
-        else:
-            fallbacks += 1
-            nxt, weight = _nearest_unvisited(bits, 0, vectors, current, scale)
-        total += weight
-        _visit(bits, 0, nxt)
-        path[step] = nxt
-        current = nxt
-    return path, total, fallbacks
+    totals, fallbacks, steps = (np.empty(1, dtype=np.int64) for _ in range(3))
+    none64, none32 = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int32)
+    _walk_lanes(np.array([start], dtype=np.int64), vectors, scale, head, head.shape[1], keys, index_bits, INT64_MAX,
+                False, 0, 0, 0, none64, none32, none32, 0, np.empty(0, dtype=np.bool_), none64,
+                np.empty((0, 0), dtype=np.int64), none32, 0, 1, totals, fallbacks, steps, path)
+    return path, int(totals[0]), int(fallbacks[0])

@@ -15,17 +15,6 @@ def tile_rows_for(n: int, bytes_per_row_entry: int, budget_bytes: int) -> int:
     return int(max(1, min(n, budget_bytes // max(1, n * bytes_per_row_entry))))
 
 
-def float32_matmul_error_bound(dim: int) -> float:
-    """A bound on |float32 dot - exact dot| for vectors of norm <= 1 + 1e-3, any summation order.
-
-    The classic bound is gamma_d * sum |x_i y_i| <= gamma_d * |x| |y| with gamma_d = d u / (1 - d u),
-    u = 2**-24; doubled for safety.
-    """
-    u = 2.0**-24
-    gamma = dim * u / (1.0 - dim * u)
-    return 2.0 * gamma * (1.0 + 1e-3) ** 2
-
-
 def exact_neighbour_keys(vectors64: torch.Tensor, k: int, fixed: FixedPoint, tile_rows: int) -> torch.Tensor:
     """The k nearest of every node by (weight, index), exact: float64 tiles and int64 sort keys.
 

@@ -1,6 +1,6 @@
 """The all-start walks on a Ray cluster: the arrays go to the object store once, shards of starts go out
 as tasks, the totals come back. The first walks run here, where the rows and late lists that walks need
-beyond their neighbour lists are grown once (see :class:`~fomo_order.similarity.search.WalkAids`), so
+beyond their neighbour lists are grown once (see :class:`~fomo_order.similarity.walks.WalkAids`), so
 that no task repeats that work. Each task then walks its shard in rounds (as on one machine) from the
 best bound known when it was sent, so walks that cannot be among the best are abandoned on every node;
 the best totals are exact whatever the schedule, so the path is the one the local search finds.
@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 
 from fomo_order.errors import ParameterError
+from fomo_order.similarity import walks
+from fomo_order.similarity.walks import NO_BOUND, WalkEntry, tightened_bound, walk_rounds
 from fomo_order.similarity.weights import FixedPoint
 
 SHARDS_PER_CPU = 4  # enough tasks that a fast worker takes over the work of a slow one
@@ -49,8 +51,6 @@ def _walk_shard(order, quantized, table, keys, aids, fraction_bits, index_bits, 
     the aids grown before the tasks went out."""
     import numba
 
-    from fomo_order.similarity.search import walk_rounds
-
     numba.set_num_threads(1)
     fixed = FixedPoint(fraction_bits=fraction_bits, index_bits=index_bits)
     # The object store hands out read-only arrays; the kernel types its (empty) count arrays as writable.
@@ -62,22 +62,20 @@ def _walk_shard(order, quantized, table, keys, aids, fraction_bits, index_bits, 
 
 def ray_totals(
     quantized: np.ndarray, table: np.ndarray, keys: np.ndarray, fixed: FixedPoint, order: np.ndarray,
-    keep: int | None, entry: tuple, address: str,
+    keep: int | None, entry: WalkEntry, address: str,
 ) -> tuple[np.ndarray, dict]:
     """Totals of the walks from ``order`` (in that order; -1: abandoned), computed by Ray tasks after the
     first walks here (``WARM_UP_WALKS_PER_LANE`` per thread and lane, at most a quarter of them)."""
     import numba
 
-    from fomo_order.similarity.search import LANES, tightened_bound, walk_rounds
-
     started = connect(address)
     import ray
 
     try:
-        warm = min(len(order) // 4, numba.get_num_threads() * LANES * WARM_UP_WALKS_PER_LANE)
+        warm = min(len(order) // 4, numba.get_num_threads() * walks.LANES * WARM_UP_WALKS_PER_LANE)
         totals = np.full(len(order), -1, dtype=np.int64)
         totals[:warm], work, aids = walk_rounds(order[:warm], quantized, table, keys, fixed, keep, entry)
-        bound = tightened_bound(totals, keep, int(np.iinfo(np.int64).max))
+        bound = tightened_bound(totals, keep, NO_BOUND)
         rest = order[warm:]
         cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
         shard = max(1, -(-len(rest) // (cpus * SHARDS_PER_CPU)))
