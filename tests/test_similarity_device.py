@@ -22,7 +22,7 @@ from tests.conftest import REPO
 # Runs `order similarity` on the demo with the default --device auto and reports what got imported.
 DRIVER = """
 import json, sys
-from fomo_order.cli.main import main
+from fomo_order.cli import main
 try:
     main(sys.argv[1:])
 except SystemExit as exit:
