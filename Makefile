@@ -24,6 +24,7 @@ $(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c $(LOCK) $(REQUIREMENTS)
+	$(BIN)/python -m fomo_order.similarity.warm_up   # the search kernels compiled now, not at the first run
 	touch $(STAMP)
 
 # `make lock`: re-resolve the newest releases into a fresh venv, freeze them into $(LOCK), reinstall
