@@ -86,7 +86,7 @@ PY_VERSION = $(shell $(PY_EXE) -c 'import sys; print("%d.%d" % sys.version_info[
 CORE_VENV = .venv-$(PY_VERSION)
 CORE_LOCK = constraints-core-$(PY_VERSION).txt
 CORE_REQUIREMENTS := -e . pytest hypothesis
-CORE_TESTS := tests/test_catalog.py tests/test_order.py tests/test_split.py tests/test_properties.py tests/test_fif.py \
+CORE_TESTS := tests/test_catalog.py tests/orderings/test_order.py tests/test_split.py tests/orderings/test_properties.py tests/test_fif.py \
 	tests/test_fuzz.py tests/hardening/test_files.py
 # The tests of those files that need matplotlib or an embedding model.
 CORE_DESELECT := tests/hardening/test_files.py::test_a_directory_in_the_way_of_the_embeddings_replaces_neither_file \

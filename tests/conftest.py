@@ -20,9 +20,22 @@ def _cuda_present() -> bool:
     return torch.cuda.is_available()
 
 
+CUDA = _cuda_present()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``gpu`` run only where a CUDA device is: one rule here, not a skipif per test."""
+    if CUDA:
+        return
+    needs_cuda = pytest.mark.skip(reason="needs a CUDA device")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(needs_cuda)
+
+
 # Without a GPU the Triton kernels run in Triton's CPU interpreter, which must be chosen before anything imports
 # triton.language (its own helpers such as tl.min are decorated then): here, before any test module loads.
-if "TRITON_INTERPRET" not in os.environ and not _cuda_present():
+if "TRITON_INTERPRET" not in os.environ and not CUDA:
     os.environ["TRITON_INTERPRET"] = "1"
 
 REPO = Path(__file__).resolve().parents[1]

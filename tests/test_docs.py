@@ -96,7 +96,7 @@ def broken(page: Path, target: str) -> str | None:
 
 
 def test_readme_commands_table_links_to_existing_docs_pages() -> None:
-    from tests.test_cli_help import command_names
+    from tests.cli.test_cli_help import command_names
 
     text = README.read_text(encoding="utf-8")
     table = text.split("## Commands", 1)[1].split("\n## ", 1)[0]

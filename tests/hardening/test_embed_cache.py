@@ -23,7 +23,14 @@ import pytest
 
 import fomo_order.embeddings.cache as cache_module
 from tests.conftest import REPO
-from tests.test_embed import CATALOG, assert_one_line_error, counts, embed_args, make_tiny_clip, write_catalog
+from tests.embeddings.test_embed import (
+    CATALOG,
+    assert_one_line_error,
+    counts,
+    embed_args,
+    make_tiny_clip,
+    write_catalog,
+)
 
 pytestmark = pytest.mark.usefixtures("offline_hub")
 

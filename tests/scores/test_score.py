@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.score_fixtures import DATASETS, make_tiny_clip, reference_scores, write_catalog, write_image_sets
+from tests.scores.fixtures import DATASETS, make_tiny_clip, reference_scores, write_catalog, write_image_sets
 
 torch = pytest.importorskip("torch")
 open_clip = pytest.importorskip("open_clip")
@@ -341,8 +341,6 @@ def test_split_transform_equals_the_whole_transform(setup) -> None:
 
 @pytest.mark.gpu
 def test_device_auto_uses_cuda(run_cli, tmp_path: Path, setup) -> None:
-    if not torch.cuda.is_available():
-        pytest.skip("no CUDA device")
     common = ["--images", folder(setup), "--metric", "probability", "--no-cache", "--workers", 2]
     gpu, cpu = tmp_path / "gpu.json", tmp_path / "cpu.json"
     args = score_args(setup, gpu, *common)

@@ -366,7 +366,6 @@ def test_cuda_without_a_gpu_is_an_input_error() -> None:
 
 
 @pytest.mark.gpu
-@pytest.mark.skipif(not CUDA, reason="needs a CUDA device")
 def test_cuda_search_equals_the_cpu_search(fif_subset, fif_naive_costs) -> None:
     totals, _ = greedy_start_costs(fif_subset, device="cuda", neighbours=64)
     assert np.array_equal(totals, fif_naive_costs)
@@ -379,7 +378,6 @@ def test_cuda_search_equals_the_cpu_search(fif_subset, fif_naive_costs) -> None:
 
 
 @pytest.mark.gpu
-@pytest.mark.skipif(not CUDA, reason="needs a CUDA device")
 def test_torch_walks_on_cuda_equal_the_numba_walks(fif_subset) -> None:
     from fomo_order.similarity import _greedy_numba
     from fomo_order.similarity._greedy_torch import greedy_walks_torch

@@ -140,7 +140,6 @@ def test_cpu_tensors_without_the_interpreter_are_refused() -> None:
 
 @pytest.mark.parametrize(("n", "distinct", "dim", "k"), [(2000, 1700, 32, 12), (2000, 2000, 64, 300)])
 @pytest.mark.gpu
-@pytest.mark.skipif(not CUDA, reason="needs a CUDA device")
 def test_triton_walks_on_cuda_equal_the_numba_walks(n: int, distinct: int, dim: int, k: int) -> None:
     x = with_duplicates(n, distinct, n, dim)
     by_numba, _ = greedy_start_costs(x, device="cpu", neighbours=k)
@@ -154,7 +153,6 @@ def test_triton_walks_on_cuda_equal_the_numba_walks(n: int, distinct: int, dim: 
 
 
 @pytest.mark.gpu
-@pytest.mark.skipif(not CUDA, reason="needs a CUDA device")
 def test_triton_search_on_the_fomo_in_flux_catalog_head() -> None:
     matrix = np.load(shared_path("fif", "minilm-embeddings.npy"))[:2500].astype(np.float64)
     x = (matrix / np.linalg.norm(matrix, axis=1, keepdims=True)).astype(np.float32)
