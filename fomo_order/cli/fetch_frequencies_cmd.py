@@ -131,8 +131,9 @@ def fetch_frequencies_command(
     )
     reporter = make_reporter(quiet)
     argv = command_line(ctx, leave_out=("check", "quiet", "refresh"))
-    # A password in --es-url stays out of the meta (a check asks no server; a rerun gives it again).
-    argv = [redact_url(arg) if opt == "--es-url" else arg for opt, arg in zip(["", *argv[:-1]], argv, strict=True)]
+    # A password in --es-url or --api-url stays out of the meta (a check asks no server; a rerun gives it again).
+    argv = [redact_url(arg) if opt in ("--es-url", "--api-url") else arg
+            for opt, arg in zip(["", *argv[:-1]], argv, strict=True)]
     try:
         result = fetch_frequencies(loaded, options, reporter, argv=argv, offline=check)
     except ParameterError as error:

@@ -55,7 +55,7 @@ def redact_url(url: str) -> str:
     """``url`` with the password of its ``user:password@`` part (or a bare token ``token@``) replaced by
     ``[redacted]``: what the meta's argv, the cache key and messages show."""
     info = url_userinfo(url)
-    if info is None:
+    if info is None or info[1] == REDACTED:  # none, or redacted already (a recorded command line run again)
         return url
     user, password = info
     try:
@@ -90,6 +90,8 @@ class Redactor:
             if info is None:
                 continue
             user, password = info
+            if password == REDACTED:
+                continue
             if password:
                 secrets += [password, f"{user}:{password}"]
             elif len(user) >= 8:  # a bare token (``https://TOKEN@host``); a short name is a user name
