@@ -26,6 +26,7 @@ from functools import cache
 from typing import Any
 
 _local = threading.local()
+_PRUNE_AT = 1024
 
 
 class RequestDeadline:
@@ -71,6 +72,10 @@ class RequestDeadline:
         if owned:
             handle.close()
 
+    @property
+    def finished(self) -> bool:
+        return self._finished
+
     def expire(self) -> None:
         with self._lock:
             if self._finished:
@@ -97,10 +102,15 @@ class _Watchdog:
         self._order = itertools.count()
         self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._prune_at = _PRUNE_AT
 
     def schedule(self, when: float, deadline: RequestDeadline) -> None:
         with self._wake:
             heapq.heappush(self._heap, (when, next(self._order), deadline))
+            if len(self._heap) >= self._prune_at:  # finished deadlines wait for their time: drop them now and then
+                self._heap = [entry for entry in self._heap if not entry[2].finished]
+                heapq.heapify(self._heap)
+                self._prune_at = max(_PRUNE_AT, 2 * len(self._heap))
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="request-deadlines", daemon=True)
                 self._thread.start()

@@ -71,14 +71,19 @@ class InfinigramBackend:
     def __init__(
         self, api_url: str, index: str, *, timeout: float, user_agent: str, case: CaseMode = CaseMode.exact
     ) -> None:
-        parts = urlsplit(api_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ParameterError("api_url", f"{api_url!r} is not an http(s) URL")
+        shown = redact_url(api_url)
+        try:  # a recorded "user:[redacted]@" is no IPv6 host: read the URL without its user part
+            parts = urlsplit(re.sub(r"//[^/?#]*@", "//", api_url, count=1))
+            valid = parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port or 0) >= 0
+        except ValueError:  # a bad port or IPv6 host
+            valid = False
+        if not valid:
+            raise ParameterError("api_url", f"{shown!r} is not an http(s) URL")
         self.url = api_url if parts.path else api_url + "/"
         # A user:password@ in the URL (which requests sends as Basic auth), and those of the proxies requests
         # may go through, stay out of messages, the meta and the cache key.
         self.redactor = Redactor.of(api_url, *_proxy_urls())
-        self.endpoint = redact_url(api_url)
+        self.endpoint = shown
         self.index = index
         self.timeout = timeout
         self.case = CaseMode(case)

@@ -124,9 +124,10 @@ NO_SECRETS = Redactor()
 
 
 def _spellings(secret: str) -> set[str]:
-    """``secret`` as text, percent-encoded (either case of hex), JSON-, Python- and HTML-escaped, and its
-    base64 (standard and URL-safe, with and without padding, of its UTF-8 and Latin-1 bytes) in those forms."""
-    encoded = {secret}
+    """``secret`` as text (and its UTF-8 bytes read as Latin-1), percent-encoded (either case of hex), JSON-,
+    Python- and HTML-escaped, and its base64 (standard and URL-safe, with and without padding, of its UTF-8 and
+    Latin-1 bytes) in those forms."""
+    encoded = {secret, secret.encode("utf-8").decode("latin-1")}  # UTF-8 read as Latin-1: HTTP headers' charset
     for charset in ("utf-8", "latin-1"):
         try:
             raw = secret.encode(charset)

@@ -186,39 +186,49 @@ class ElasticsearchBackend:
 
     def _send(self, searches: list[dict[str, Any]]) -> Any:
         """The ``_msearch`` answer, within ``self.timeout`` for the whole request (connect, send, full answer)."""
-        from elastic_transport import ConnectionError as TransportConnectionError
-        from elastic_transport import ConnectionTimeout, SerializationError, TlsError, TransportError
-        from elasticsearch import ApiError, UnsupportedProductError
+        from elastic_transport import TransportError
+        from elasticsearch import ApiError
 
         from fomo_order.frequencies.deadline import RequestDeadline
 
         deadline = RequestDeadline(self.timeout)
+        failure: TransientError | PermanentError | None = None
         try:
             with deadline:
                 response = self.client.msearch(index=self.index, searches=searches)
-        except UnsupportedProductError as exc:
-            raise PermanentError(f"{exc} (no 'X-Elastic-Product: Elasticsearch' header)") from None
-        except ApiError as exc:
+        except (ApiError, TransportError) as exc:
+            failure = self._failure(exc)
+        if deadline.expired:
+            # The watchdog cut the request off; whatever the client made of the rest (an error, or a head cut
+            # short read as an answer without the product header) is not the server's answer.
+            raise TransientError(f"no complete answer within {self.timeout:g}s")
+        if failure is not None:
+            raise failure
+        return response.body
+
+    def _failure(self, exc: Exception) -> TransientError | PermanentError:
+        """What an error of the client means: worth another try, or not."""
+        from elastic_transport import ConnectionError as TransportConnectionError
+        from elastic_transport import ConnectionTimeout, SerializationError, TlsError
+        from elasticsearch import ApiError, UnsupportedProductError
+
+        if isinstance(exc, UnsupportedProductError):
+            return PermanentError(f"{exc} (no 'X-Elastic-Product: Elasticsearch' header)")
+        if isinstance(exc, ApiError):
             status = exc.meta.status
             message = f"HTTP {status}: {_server_message(exc.body, exc.message, self.redactor)}"
             if status == 429 or status >= 500:
-                raise TransientError(message, parse_retry_after(exc.meta.headers.get("retry-after"))) from None
-            raise PermanentError(message) from None
-        except TransportError as exc:
-            said = self.redactor.excerpt(str(exc.message), 300)
-            if deadline.expired:  # the watchdog cut a request that was still sending or receiving
-                raise TransientError(f"no complete answer within {self.timeout:g}s") from None
-            if isinstance(exc, ConnectionTimeout):
-                raise TransientError(f"no answer within {self.timeout:g}s") from None
-            if isinstance(exc, TlsError):
-                raise PermanentError(f"TLS error: {said}") from None
-            if isinstance(exc, SerializationError):
-                raise TransientError(f"malformed answer: {said}") from None
-            kind = "connection failed" if isinstance(exc, TransportConnectionError) else "transport error"
-            raise TransientError(f"{kind}: {said}") from None
-        if deadline.expired:  # cut off, yet the parts that came read as an answer (a head without its body)
-            raise TransientError(f"no complete answer within {self.timeout:g}s")
-        return response.body
+                return TransientError(message, parse_retry_after(exc.meta.headers.get("retry-after")))
+            return PermanentError(message)
+        said = self.redactor.excerpt(str(getattr(exc, "message", exc)), 300)
+        if isinstance(exc, ConnectionTimeout):
+            return TransientError(f"no answer within {self.timeout:g}s")
+        if isinstance(exc, TlsError):
+            return PermanentError(f"TLS error: {said}")
+        if isinstance(exc, SerializationError):
+            return TransientError(f"malformed answer: {said}")
+        kind = "connection failed" if isinstance(exc, TransportConnectionError) else "transport error"
+        return TransientError(f"{kind}: {said}")
 
 
 def _read_answer(phrase: str, answer: Any, outcome: BatchOutcome, redactor: Redactor) -> None:
