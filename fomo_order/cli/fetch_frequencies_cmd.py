@@ -82,7 +82,9 @@ def fetch_frequencies_command(
     ] = None,
     refresh: Annotated[bool, flag("--refresh", help="Ignore cached counts and ask again.")] = False,
     tries: Annotated[int, typer.Option(min=1, help="Attempts per request before a query counts as failed.")] = 6,
-    timeout: Annotated[float, typer.Option(min=0.1, help="Seconds to wait for one answer.")] = 60.0,
+    timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds for one request as a whole: connect, send, the full answer.")
+    ] = 60.0,
     datasets: Datasets = None,
     check: Annotated[
         bool,
