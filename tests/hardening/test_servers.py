@@ -296,3 +296,15 @@ def test_a_url_that_urlsplit_refuses_still_loses_its_password() -> None:
     url = "http://user:pa55-SECRET@[bad:9200"
     assert "pa55" not in redact_url(url)
     assert "pa55" not in Redactor.of(url)(f"Could not parse URL {url!r}")
+
+
+@pytest.mark.parametrize("url", ["http://user:pa55-SECRET@[bad:9200", "http://user:pa55-SECRET@host:99999",
+                                 "http://user:pa55-SECRET@host:x"])
+@pytest.mark.parametrize("source", ["wimbd", "infinigram"])
+def test_a_bad_url_with_a_password_is_one_line_without_it(run_cli, tmp_path: Path, source: str, url: str) -> None:
+    result = run_cli("fetch-frequencies", catalog_file(tmp_path), "-o", tmp_path / "freqs.json",
+                     *server_flags(source, url), "--cache-dir", tmp_path / "cache")
+    assert result.exit_code == 2, result.output
+    line = one_error_line(result.stderr)
+    assert line.startswith("error: --es-url: " if source == "wimbd" else "error: --api-url: ") and REDACTED in line
+    assert not leaks(result, tmp_path, spellings("pa55-SECRET", "user:pa55-SECRET")), result.output
