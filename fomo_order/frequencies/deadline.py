@@ -60,7 +60,7 @@ class RequestDeadline:
         if sock is None:
             return
         try:
-            handle, owned = socket.socket(fileno=os.dup(sock.fileno())), True
+            handle, owned = _duplicate(sock), True
         except OSError:  # closed already, or a platform that cannot duplicate a socket's descriptor
             handle, owned = sock, False
         with self._lock:
@@ -87,6 +87,16 @@ class RequestDeadline:
 
 def current_deadline() -> RequestDeadline | None:
     return getattr(_local, "deadline", None)
+
+
+def _duplicate(sock: socket.socket) -> socket.socket:
+    """A plain socket on a new descriptor for ``sock``'s connection (shutting it down ends that connection)."""
+    fd = os.dup(sock.fileno())
+    try:
+        return socket.socket(fileno=fd)
+    except OSError:
+        os.close(fd)
+        raise
 
 
 def _shut(handle: socket.socket) -> None:
