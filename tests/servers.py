@@ -8,7 +8,11 @@
 
 Faults are queued with :meth:`StandIn.inject` and consumed one per request, in order: ``Fault("429",
 retry_after=1)``, ``Fault("500")``, ``Fault("timeout", seconds=2)``, ``Fault("malformed")``, ``Fault("drop")``,
-``Fault("count", value=-7)`` (every count of the answer replaced by ``value``, which need not be a count).
+``Fault("count", value=-7)`` (every count of the answer replaced by ``value``, which need not be a count),
+``Fault("trickle", seconds=0.02)`` (the whole answer, status line and headers included, one byte every
+``seconds``; ``"trickle-body"``: the headers at once, then the body so), ``Fault("echo", status=500)`` (an
+error whose body repeats the request's headers, ``Authorization`` first and also base64-decoded,
+percent-encoded and re-encoded URL-safe, as a careless proxy or debug page might).
 ``ElasticsearchStandIn(echo_credentials=True)`` repeats the request's ``Authorization`` header in its error
 messages (as a careless proxy might), so that tests can check the key never reaches the user.
 Every request is logged (the phrases it asked for), so tests can tell what was asked and how often.
@@ -18,6 +22,8 @@ not part of the package; standard library only.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import gzip
 import json
@@ -29,6 +35,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import quote
 
 C4_OTHER_SUBSETS = 1_000_000  # added to a c4 count when the query lacks WIMBD's subset filter
 
@@ -44,10 +51,12 @@ def infinigram_count(phrase: str) -> int:
 
 @dataclass
 class Fault:
-    kind: str  # "429", "500", "503", "timeout", "malformed", "drop", "ok" (no fault), "error-item" (msearch), "count"
+    # "429", "500", "503", "timeout", "malformed", "drop", "ok" (no fault), "error-item" (msearch), "count",
+    # "trickle", "trickle-body", "echo"
+    kind: str
     retry_after: float | None = None
-    seconds: float = 0.0
-    status: int = 429  # for "error-item"
+    seconds: float = 0.0  # "timeout": the wait before answering; "trickle": the pause between bytes
+    status: int = 429  # for "error-item" and "echo"
     value: Any = None  # for "count": what every count of the answer becomes (any JSON value, e.g. -7, 2**70, "x")
 
 
@@ -83,6 +92,8 @@ class _Server(ThreadingHTTPServer):
 
 class StandIn:
     """A threaded HTTP/1.1 server on 127.0.0.1 with a random port; use as a context manager."""
+
+    echo_as_text = False  # the body of an "echo" fault: plain text, or Elasticsearch's error object
 
     def __init__(self, latency: float = 0.0) -> None:
         self.latency = latency
@@ -238,6 +249,9 @@ class _Handler(BaseHTTPRequestHandler):
             if answer is None:  # the connection was dropped
                 return
             status, headers, payload = answer
+            if fault.kind in ("trickle", "trickle-body"):
+                request.answered = self._trickle(status, headers, payload, fault)
+                return
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
@@ -246,10 +260,53 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(payload)
         request.answered = True
 
+    def _trickle(self, status: int, headers: dict[str, str], payload: bytes, fault: Fault) -> bool:
+        """Send the answer one byte every ``fault.seconds`` (its head at once for "trickle-body"); whether the
+        client stayed for all of it."""
+        lines = [f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}"]
+        lines += [f"{name}: {value}" for name, value in {**headers, "Content-Length": str(len(payload))}.items()]
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        slow = head + payload
+        try:
+            if fault.kind == "trickle-body":
+                self.wfile.write(head)
+                slow = payload
+            for offset in range(len(slow)):
+                self.wfile.write(slow[offset : offset + 1])
+                time.sleep(fault.seconds)
+        except OSError:  # the client gave up: what this fault is for
+            self.close_connection = True
+            return False
+        return True
+
+    def _echo(self, fault: Fault, json_headers: dict[str, str]):
+        """An error whose text repeats the request's headers, the credential in several spellings first."""
+        authorization = self.headers.get("Authorization") or ""
+        token = authorization.split(" ", 1)[-1]
+        try:
+            decoded = base64.b64decode(token, validate=True).decode("latin-1")
+        except (binascii.Error, ValueError):
+            decoded = ""
+        spellings = [
+            f"Authorization: {authorization}",
+            f"decoded: {decoded}",
+            f"quoted: {quote(authorization, safe='')}",
+            f"urlsafe: {base64.urlsafe_b64encode(decoded.encode('latin-1')).decode().rstrip('=')}",
+            f"token: {token}",
+        ]
+        others = [f"{name}: {value}" for name, value in self.headers.items() if name.lower() != "authorization"]
+        reason = "request rejected; it had " + "; ".join(spellings + others)
+        if self.owner.echo_as_text:
+            return fault.status, {"Content-Type": "text/plain"}, reason.encode("utf-8")
+        body = json.dumps(_es_error("echo_exception", reason, fault.status)).encode()
+        return fault.status, json_headers, body
+
     def _apply(self, fault: Fault, status, headers, payload):
         json_headers = {k: v for k, v in headers.items() if k.lower() in ("content-type", "x-elastic-product")}
-        if fault.kind == "ok":
+        if fault.kind in ("ok", "trickle", "trickle-body"):
             return status, headers, payload
+        if fault.kind == "echo":
+            return self._echo(fault, json_headers)
         if fault.kind in ("429", "500", "502", "503"):
             code = int(fault.kind)
             extra = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
@@ -406,6 +463,8 @@ class InfinigramStandIn(StandIn):
     true`` with the sample scaled by an integer factor, as the engine does (one shard). Several clauses (a
     co-occurrence count) get an unrelated number, so that a client sending one by mistake is caught.
     """
+
+    echo_as_text = True
 
     def __init__(
         self, latency: float = 0.0, indices: tuple[str, ...] = ("v4_c4train_llama",), max_clause_freq: int = 50_000

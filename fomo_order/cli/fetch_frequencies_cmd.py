@@ -82,7 +82,9 @@ def fetch_frequencies_command(
     ] = None,
     refresh: Annotated[bool, flag("--refresh", help="Ignore cached counts and ask again.")] = False,
     tries: Annotated[int, typer.Option(min=1, help="Attempts per request before a query counts as failed.")] = 6,
-    timeout: Annotated[float, typer.Option(min=0.1, help="Seconds to wait for one answer.")] = 60.0,
+    timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds for one request as a whole: connect, send, the full answer.")
+    ] = 60.0,
     datasets: Datasets = None,
     check: Annotated[
         bool,
@@ -131,8 +133,9 @@ def fetch_frequencies_command(
     )
     reporter = make_reporter(quiet)
     argv = command_line(ctx, leave_out=("check", "quiet", "refresh"))
-    # A password in --es-url stays out of the meta (a check asks no server; a rerun gives it again).
-    argv = [redact_url(arg) if opt == "--es-url" else arg for opt, arg in zip(["", *argv[:-1]], argv, strict=True)]
+    # A password in --es-url or --api-url stays out of the meta (a check asks no server; a rerun gives it again).
+    argv = [redact_url(arg) if opt in ("--es-url", "--api-url") else arg
+            for opt, arg in zip(["", *argv[:-1]], argv, strict=True)]
     try:
         result = fetch_frequencies(loaded, options, reporter, argv=argv, offline=check)
     except ParameterError as error:

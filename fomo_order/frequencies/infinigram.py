@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 from fomo_order import __version__
 from fomo_order.errors import ParameterError
 from fomo_order.frequencies.queries import CaseMode, case_variants
+from fomo_order.frequencies.redaction import Redactor, redact_url
 from fomo_order.frequencies.remote import BatchOutcome, count_remote
 from fomo_order.frequencies.retry import PermanentError, TransientError, parse_retry_after
 from fomo_order.frequencies.sources import Counted, CountKind, CountRequest, Source, register
@@ -70,17 +71,25 @@ class InfinigramBackend:
     def __init__(
         self, api_url: str, index: str, *, timeout: float, user_agent: str, case: CaseMode = CaseMode.exact
     ) -> None:
-        parts = urlsplit(api_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ParameterError("api_url", f"{api_url!r} is not an http(s) URL")
+        shown = redact_url(api_url)
+        try:  # a recorded "user:[redacted]@" is no IPv6 host: read the URL without its user part
+            parts = urlsplit(re.sub(r"//[^/?#]*@", "//", api_url, count=1))
+            valid = parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port or 0) >= 0
+        except ValueError:  # a bad port or IPv6 host
+            valid = False
+        if not valid:
+            raise ParameterError("api_url", f"{shown!r} is not an http(s) URL")
         self.url = api_url if parts.path else api_url + "/"
-        self.endpoint = api_url
+        # A user:password@ in the URL (which requests sends as Basic auth), and those of the proxies requests
+        # may go through, stay out of messages, the meta and the cache key.
+        self.redactor = Redactor.of(api_url, *_proxy_urls())
+        self.endpoint = shown
         self.index = index
         self.timeout = timeout
         self.case = CaseMode(case)
         # Exact counts keep the key they had before case variants existed, so existing caches still serve them.
         mode = "" if self.case is CaseMode.exact else f" case={self.case.value}"
-        self.cache_source = f"infinigram{mode} {api_url}"
+        self.cache_source = f"infinigram{mode} {self.endpoint}"
         self.user_agent = user_agent
         self.counted_by_variant = 0  # phrases whose OR count was approximate, then counted variant by variant
         self._tally = threading.Lock()
@@ -130,40 +139,61 @@ class InfinigramBackend:
         payload = json.dumps({"index": self.index, "query_type": "count", "query": query}).encode("utf-8")
         status, headers, body = self._post(payload)
         if status == 429 or status >= 500:
-            raise TransientError(f"HTTP {status}: {_excerpt(body)}", parse_retry_after(headers.get("Retry-After")))
+            raise TransientError(f"HTTP {status}: {self._excerpt(body)}", parse_retry_after(headers.get("Retry-After")))
         if status != 200:
-            raise PermanentError(f"HTTP {status}: {_excerpt(body)}")
+            raise PermanentError(f"HTTP {status}: {self._excerpt(body)}")
         try:
             answer = json.loads(body)
         except (json.JSONDecodeError, UnicodeDecodeError):
-            raise TransientError(f"malformed JSON answer: {_excerpt(body)}") from None
+            raise TransientError(f"malformed JSON answer: {self._excerpt(body)}") from None
         if isinstance(answer, dict) and "error" in answer:
-            raise _RefusedError(f"server said: {answer['error']}")
+            raise _RefusedError(f"server said: {self.redactor.excerpt(str(answer['error']), 300)}")
         count = answer.get("count") if isinstance(answer, dict) else None
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            raise TransientError(f"answer without a count: {_excerpt(body)}")
+            raise TransientError(f"answer without a count: {self._excerpt(body)}")
         return count, answer.get("approx") is True
 
     def _post(self, payload: bytes) -> tuple[int, Mapping[str, str], bytes]:
+        """Status, headers and body of one POST, within ``self.timeout`` for all of it (connect, send, the
+        whole answer): a server that trickles its answer is cut off, as one that does not answer."""
         import requests
 
+        from fomo_order.frequencies.deadline import RequestDeadline
+
         session, reused = self._session()
-        for attempt in (1, 2):
-            try:
-                response = session.post(self.url, data=payload, timeout=self.timeout)
-                body = response.content
-            except requests.Timeout:
-                raise TransientError(f"no answer within {self.timeout:g}s") from None
-            except requests.exceptions.SSLError as exc:
-                raise PermanentError(f"TLS error: {_reason(exc)}") from None
-            except requests.ConnectionError as exc:
-                if reused and attempt == 1 and isinstance(_cause(exc), _STALE_CONNECTION_ERRORS):
-                    continue  # urllib3 replaces the dead connection
-                raise TransientError(f"connection failed: {_reason(exc)}") from None
-            except requests.RequestException as exc:
-                raise TransientError(f"connection failed: {_reason(exc)}") from None
-            return response.status_code, response.headers, body
-        raise AssertionError("unreachable")
+        deadline = RequestDeadline(self.timeout)
+        with deadline:
+            for attempt in (1, 2):
+                try:
+                    response = session.post(self.url, data=payload, timeout=self.timeout)
+                    body = response.content
+                except requests.RequestException as exc:
+                    if deadline.expired:
+                        raise TransientError(f"no complete answer within {self.timeout:g}s") from None
+                    if isinstance(exc, requests.Timeout):
+                        raise TransientError(f"no answer within {self.timeout:g}s") from None
+                    if isinstance(exc, requests.exceptions.SSLError):
+                        raise PermanentError(f"TLS error: {self._reason(exc)}") from None
+                    stale = isinstance(exc, requests.ConnectionError) and isinstance(_cause(exc),
+                                                                                    _STALE_CONNECTION_ERRORS)
+                    if reused and attempt == 1 and stale:
+                        continue  # urllib3 replaces the dead connection
+                    raise TransientError(f"connection failed: {self._reason(exc)}") from None
+                break
+        if deadline.expired:  # cut off, yet the parts that came read as an answer (a head without its body)
+            raise TransientError(f"no complete answer within {self.timeout:g}s")
+        return response.status_code, response.headers, body
+
+    def _excerpt(self, body: bytes) -> str:
+        return self.redactor.excerpt(body.decode("utf-8", "replace"), 200) or "(empty body)"
+
+    def _reason(self, exc: BaseException) -> str:
+        """The innermost cause of a requests/urllib3 error, on one line (not the wrappers around it)."""
+        cause = _cause(exc)
+        text = " ".join((str(cause) or type(cause).__name__).split())
+        # urllib3 prefixes its own connection object ("HTTPSConnection(host='h', port=443): "): not the cause.
+        text = re.sub(r"^\w*Connection(Pool)?\([^)]*\):\s*", "", text)
+        return self.redactor.excerpt(text, 300)
 
     def _session(self) -> tuple[Any, bool]:
         """This worker thread's session, and whether it has been used before (its connection may be stale)."""
@@ -171,11 +201,13 @@ class InfinigramBackend:
         if session is not None:
             return session, True
         import requests
-        from requests.adapters import HTTPAdapter
+
+        from fomo_order.frequencies.deadline import http_adapter
 
         session = requests.Session()
         # One connection per worker; no retries here: fetch_remote retries, in one place, for every source.
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=1, max_retries=0)
+        # The adapter's connections are the ones a RequestDeadline can cut (see _post).
+        adapter = http_adapter(pool_connections=1, pool_maxsize=1, max_retries=0)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         session.headers.update(
@@ -206,18 +238,11 @@ def _cause(exc: BaseException) -> BaseException:
     return cause
 
 
-def _reason(exc: BaseException) -> str:
-    """The innermost cause of a requests/urllib3 error, on one line (not the wrappers around it)."""
-    cause = _cause(exc)
-    text = " ".join((str(cause) or type(cause).__name__).split())
-    # urllib3 prefixes its own connection object ("HTTPSConnection(host='h', port=443): "): not the cause.
-    text = re.sub(r"^\w*Connection(Pool)?\([^)]*\):\s*", "", text)
-    return text[:300]
+def _proxy_urls() -> list[str]:
+    """The proxies requests may use (``HTTPS_PROXY`` and the like): their passwords are secrets too."""
+    from urllib.request import getproxies
 
-
-def _excerpt(body: bytes) -> str:
-    text = body.decode("utf-8", "replace").strip()
-    return " ".join(text.split())[:200] or "(empty body)"
+    return [url for url in getproxies().values() if isinstance(url, str)]
 
 
 def _counts_are(request: CountRequest) -> str:

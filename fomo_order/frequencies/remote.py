@@ -21,6 +21,7 @@ from typing import Protocol
 from fomo_order.artifacts.freqs import count_problem
 from fomo_order.errors import InputError
 from fomo_order.frequencies.cache import CACHE_FILE, CountCache, default_cache_dir, open_cache
+from fomo_order.frequencies.redaction import NO_SECRETS, Redactor
 from fomo_order.frequencies.retry import PermanentError, QueriesFailed, RetryPolicy, TransientError
 from fomo_order.frequencies.sources import Counted, CountRequest
 from fomo_order.progress import SILENT, Reporter
@@ -54,7 +55,8 @@ class Backend(Protocol):
     cache_source: str  # source (and endpoint) part of the cache key
     index: str
     count_kind: str
-    endpoint: str  # what error messages name
+    endpoint: str  # what error messages name (never with credentials)
+    redactor: Redactor  # keeps the backend's secrets out of what it says (optional: NO_SECRETS)
 
     def count(self, phrases: Sequence[str]) -> BatchOutcome: ...
 
@@ -137,13 +139,23 @@ class _Run:
         self.had_counts = bool(report.counts)
         self.batches_given_up_in_a_row = 0
         self.retry_causes: set[str] = set()
+        # The one place every message of a backend passes (errors, retry notes, failures): secrets out.
+        self.redactor: Redactor = getattr(backend, "redactor", NO_SECRETS)
 
     def count(self, phrases: Sequence[str]) -> BatchOutcome:
         with self._request_lock:
             self.requests += 1
-        outcome = self.backend.count(phrases)
+        try:
+            outcome = self.backend.count(phrases)
+        except (TransientError, PermanentError) as exc:
+            _redact_error(exc, self.redactor)
+            raise
         with self._request_lock:
             self.requests += outcome.extra_requests
+        _reject_invalid_counts(outcome)  # before redacting: a bad count is quoted, and a server chose it
+        for why in outcome.retry.values():
+            _redact_error(why, self.redactor)
+        outcome.failed = {phrase: self.redactor(why) for phrase, why in outcome.failed.items()}
         return outcome
 
     def work(self, phrases: list[str], policy: RetryPolicy) -> None:
@@ -209,7 +221,6 @@ def _run_batch(phrases, count, policy: RetryPolicy, stop: threading.Event, event
         except PermanentError as exc:
             events.put(("fatal", exc.message))
             return
-        _reject_invalid_counts(outcome)
         if outcome.counts:
             events.put(("counts", outcome.counts))
         if outcome.failed:
@@ -229,6 +240,11 @@ def _run_batch(phrases, count, policy: RetryPolicy, stop: threading.Event, event
         events.put(("retrying", (problem.message, note)))
         if stop.wait(wait):
             return
+
+
+def _redact_error(error: TransientError | PermanentError, redactor: Redactor) -> None:
+    error.message = redactor(error.message)
+    error.args = (error.message,)
 
 
 def _reject_invalid_counts(outcome: BatchOutcome) -> None:

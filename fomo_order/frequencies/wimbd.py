@@ -9,14 +9,13 @@ The client's own retries are off: ``remote.fetch_remote`` retries, in one place.
 
 The API key is a secret: it is stripped of surrounding whitespace (a key pasted from a file often ends in a
 newline), must be printable ASCII (an HTTP header value; the error says so without showing it), and is
-redacted (:func:`redact`) from everything the backend says: errors, retry notes, messages of the server.
-It never reaches the meta, the cache key or a log.
+redacted from everything the backend says (errors, retry notes, messages of the server), as is the password of
+a ``user:password@`` in the URL, in every spelling (:mod:`fomo_order.frequencies.redaction`). Neither reaches
+the meta, the cache key or a log.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +25,8 @@ from typing import Any
 from fomo_order.artifacts.freqs import count_problem
 from fomo_order.errors import InputError, ParameterError
 from fomo_order.fileio import read_mapping_file
+from fomo_order.frequencies.redaction import REDACTED as REDACTED  # re-exported: where tests and callers look
+from fomo_order.frequencies.redaction import Redactor, redact_url
 from fomo_order.frequencies.remote import DEFAULT_CONCURRENCY, BatchOutcome, count_remote
 from fomo_order.frequencies.retry import PermanentError, TransientError, parse_retry_after
 from fomo_order.frequencies.sources import Counted, CountKind, CountRequest, Source, register
@@ -58,9 +59,6 @@ def index_filter(index: str) -> dict[str, Any] | None:
     return C4_SUBSET_FILTER if index == WIMBD_INDEX else None
 
 
-REDACTED = "[redacted]"
-
-
 @dataclass(frozen=True)
 class Credentials:
     """Where the cluster is (an Elastic Cloud id or a URL) and the API key, with where each came from."""
@@ -70,59 +68,9 @@ class Credentials:
     api_key: str | None = field(repr=False)
     origin: str  # for error messages: "ES_CLOUD_ID", "es_url" (the parameter), a config file path
 
-    def secrets(self) -> list[str]:
-        """The texts to keep out of every message: the key, and the id and key it encodes (``id:key`` in base64)."""
-        found = []
-        password = _url_password(self.url)
-        if password:
-            found.append(password)
-        if not self.api_key:
-            return found
-        found.append(self.api_key)
-        try:
-            decoded = base64.b64decode(self.api_key, validate=True).decode("ascii")
-        except (binascii.Error, ValueError):
-            decoded = ""
-        if ":" in decoded:
-            found.extend(part for part in decoded.split(":", 1) if len(part) >= 8)
-        return sorted(set(found), key=len, reverse=True)
-
-
-def _url_password(url: str | None) -> str | None:
-    from urllib.parse import unquote, urlsplit
-
-    try:
-        password = urlsplit(url).password if url else None
-    except ValueError:
-        return None
-    return unquote(password) if password else None
-
-
-def redact_url(url: str) -> str:
-    """``url`` with the password of its ``user:password@`` part replaced by ``[redacted]`` (for the meta's argv:
-    a check asks no server, and a rerun gives the password again)."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    try:
-        parts = urlsplit(url)
-        password = parts.password
-    except ValueError:
-        return url
-    if not password:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:{REDACTED}@{host}"))
-
-
-def redact(text: str, secrets: Sequence[str]) -> str:
-    """``text`` with every secret (and its percent- or backslash-escaped forms) replaced by ``[redacted]``."""
-    from urllib.parse import quote
-
-    for secret in secrets:
-        for form in (secret, quote(secret, safe=""), repr(secret)[1:-1]):
-            if form:
-                text = text.replace(form, REDACTED)
-    return text
+    def redactor(self) -> Redactor:
+        """What keeps the URL's password and the API key (in every spelling) out of every message."""
+        return Redactor.of(self.url, api_key=self.api_key)
 
 
 def clean_api_key(raw: str | None, origin: str) -> str | None:
@@ -188,8 +136,9 @@ class ElasticsearchBackend:
     def __init__(self, credentials: Credentials, index: str, *, concurrency: int, timeout: float) -> None:
         from elasticsearch import Elasticsearch
 
-        self.secrets = credentials.secrets()
+        from fomo_order.frequencies.deadline import urllib3_node_class
 
+        self.redactor = credentials.redactor()
         options: dict[str, Any] = {
             "api_key": credentials.api_key,
             "request_timeout": timeout,
@@ -198,6 +147,7 @@ class ElasticsearchBackend:
             "retry_on_status": (),
             "connections_per_node": max(1, concurrency),
             "http_compress": True,
+            "node_class": urllib3_node_class(),  # each request bounded as a whole (RequestDeadline), not per read
         }
         try:
             if credentials.url:
@@ -205,12 +155,12 @@ class ElasticsearchBackend:
             else:
                 self.client = Elasticsearch(cloud_id=credentials.cloud_id, **options)
         except ValueError as exc:
-            problem = redact(f"cannot connect: {exc}", self.secrets)
+            problem = self.redactor.excerpt(f"cannot connect: {exc}", 300)
             if credentials.url:
                 raise ParameterError("es_url", problem) from None
             raise InputError(credentials.origin, problem) from None
         node = self.client.transport.node_pool.all()[0]
-        self.endpoint = node.base_url
+        self.endpoint = redact_url(node.base_url)
         self.index = index
         self.timeout = timeout
         self.cache_source = f"wimbd {self.endpoint}"
@@ -219,20 +169,7 @@ class ElasticsearchBackend:
         self.client.close()
 
     def count(self, phrases: Sequence[str]) -> BatchOutcome:
-        """One ``_msearch``; every message it gives (errors, retry reasons) has the API key redacted."""
-        try:
-            outcome = self._count(phrases)
-        except (TransientError, PermanentError) as exc:
-            exc.message = redact(exc.message, self.secrets)
-            exc.args = (exc.message,)
-            raise
-        for why in outcome.retry.values():
-            why.message = redact(why.message, self.secrets)
-            why.args = (why.message,)
-        outcome.failed = {phrase: redact(why, self.secrets) for phrase, why in outcome.failed.items()}
-        return outcome
-
-    def _count(self, phrases: Sequence[str]) -> BatchOutcome:
+        """One ``_msearch`` (``fetch_remote`` redacts what it says: ``self.redactor``)."""
         searches: list[dict[str, Any]] = []
         for phrase in phrases:
             searches.append({})
@@ -244,48 +181,63 @@ class ElasticsearchBackend:
             raise TransientError(f"malformed _msearch answer ({got} responses for {len(phrases)} searches)")
         outcome = BatchOutcome()
         for phrase, answer in zip(phrases, answers, strict=True):
-            _read_answer(phrase, answer, outcome)
+            _read_answer(phrase, answer, outcome, self.redactor)
         return outcome
 
     def _send(self, searches: list[dict[str, Any]]) -> Any:
-        from elastic_transport import (
-            ConnectionError,
-            ConnectionTimeout,
-            SerializationError,
-            TlsError,
-            TransportError,
-        )
+        """The ``_msearch`` answer, within ``self.timeout`` for the whole request (connect, send, full answer)."""
+        from elastic_transport import TransportError
+        from elasticsearch import ApiError
+
+        from fomo_order.frequencies.deadline import RequestDeadline
+
+        deadline = RequestDeadline(self.timeout)
+        failure: TransientError | PermanentError | None = None
+        try:
+            with deadline:
+                response = self.client.msearch(index=self.index, searches=searches)
+        except (ApiError, TransportError) as exc:
+            failure = self._failure(exc)
+        if deadline.expired:
+            # The watchdog cut the request off; whatever the client made of the rest (an error, or a head cut
+            # short read as an answer without the product header) is not the server's answer.
+            raise TransientError(f"no complete answer within {self.timeout:g}s")
+        if failure is not None:
+            raise failure
+        return response.body
+
+    def _failure(self, exc: Exception) -> TransientError | PermanentError:
+        """What an error of the client means: worth another try, or not."""
+        from elastic_transport import ConnectionError as TransportConnectionError
+        from elastic_transport import ConnectionTimeout, SerializationError, TlsError
         from elasticsearch import ApiError, UnsupportedProductError
 
-        try:
-            return self.client.msearch(index=self.index, searches=searches).body
-        except UnsupportedProductError as exc:
-            raise PermanentError(f"{exc} (no 'X-Elastic-Product: Elasticsearch' header)") from None
-        except ApiError as exc:
+        if isinstance(exc, UnsupportedProductError):
+            return PermanentError(f"{exc} (no 'X-Elastic-Product: Elasticsearch' header)")
+        if isinstance(exc, ApiError):
             status = exc.meta.status
-            message = f"HTTP {status}: {_server_message(exc.body, exc.message)}"
+            message = f"HTTP {status}: {_server_message(exc.body, exc.message, self.redactor)}"
             if status == 429 or status >= 500:
-                raise TransientError(message, parse_retry_after(exc.meta.headers.get("retry-after"))) from None
-            raise PermanentError(message) from None
-        except ConnectionTimeout:
-            raise TransientError(f"no answer within {self.timeout:g}s") from None
-        except TlsError as exc:
-            raise PermanentError(f"TLS error: {exc.message}") from None
-        except ConnectionError as exc:
-            raise TransientError(f"connection failed: {exc.message}") from None
-        except SerializationError as exc:
-            raise TransientError(f"malformed answer: {exc.message}") from None
-        except TransportError as exc:
-            raise TransientError(f"transport error: {exc.message}") from None
+                return TransientError(message, parse_retry_after(exc.meta.headers.get("retry-after")))
+            return PermanentError(message)
+        said = self.redactor.excerpt(str(getattr(exc, "message", exc)), 300)
+        if isinstance(exc, ConnectionTimeout):
+            return TransientError(f"no answer within {self.timeout:g}s")
+        if isinstance(exc, TlsError):
+            return PermanentError(f"TLS error: {said}")
+        if isinstance(exc, SerializationError):
+            return TransientError(f"malformed answer: {said}")
+        kind = "connection failed" if isinstance(exc, TransportConnectionError) else "transport error"
+        return TransientError(f"{kind}: {said}")
 
 
-def _read_answer(phrase: str, answer: Any, outcome: BatchOutcome) -> None:
+def _read_answer(phrase: str, answer: Any, outcome: BatchOutcome, redactor: Redactor) -> None:
     if not isinstance(answer, dict):
         outcome.retry[phrase] = TransientError("malformed _msearch answer item")
         return
     if "error" in answer:
         status = answer.get("status")
-        message = f"HTTP {status}: {_server_message(answer, 'error')}"
+        message = f"HTTP {status}: {_server_message(answer, 'error', redactor)}"
         if isinstance(status, int) and (status == 429 or status >= 500):
             outcome.retry[phrase] = TransientError(message)
         else:
@@ -310,8 +262,8 @@ def _read_answer(phrase: str, answer: Any, outcome: BatchOutcome) -> None:
     outcome.counts[phrase] = value
 
 
-def _server_message(body: Any, fallback: str) -> str:
-    """The server's own words: ``type: reason`` of Elasticsearch's error object, on one line."""
+def _server_message(body: Any, fallback: str, redactor: Redactor) -> str:
+    """The server's own words: ``type: reason`` of Elasticsearch's error object, on one line, redacted, cut."""
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict):
         kind, reason = error.get("type"), error.get("reason")
@@ -322,10 +274,10 @@ def _server_message(body: Any, fallback: str) -> str:
     elif isinstance(error, str):
         text = error
     elif isinstance(body, str) and body.strip():
-        text = body.strip()[:300]
+        text = body
     else:
         text = str(fallback)
-    return " ".join(text.split())
+    return redactor.excerpt(text, 300)
 
 
 @register(
