@@ -19,7 +19,9 @@ def read_text(path: str | Path) -> str:
     try:
         if path.exists() and not path.is_dir() and not path.is_file():
             raise InputError(path, "is not a regular file (a FIFO, socket or device)")  # reading could block
-        return path.read_text(encoding="utf-8")
+        # A byte-order mark at the start (Windows editors write one) is no part of the text: it would end
+        # up in the first class name or key
+        return path.read_text(encoding="utf-8").removeprefix("\ufeff")
     except FileNotFoundError:
         raise InputError(path, "file not found") from None
     except IsADirectoryError:
@@ -63,6 +65,14 @@ def read_mapping_file(path: str | Path) -> Any:
         raise InputError(path, "nested too deeply to be read") from None
     except ValueError as exc:
         raise InputError(path, f"unreadable YAML: {_short(exc)}") from None
+
+
+def shorten(text: str, limit: int = 80) -> str:
+    """A value quoted in a one-line message: at most ``limit`` characters, the middle elided."""
+    if len(text) <= limit:
+        return text
+    keep = (limit - 5) // 2
+    return f"{text[:keep]} ... {text[-keep:]}"
 
 
 def _short(exc: ValueError) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 from fomo_order.artifacts.meta import input_record, make_meta
 from fomo_order.catalog import split_concept_id
 from fomo_order.errors import InputError
-from fomo_order.fileio import check_texts, dumps_json, read_json, repeated, write_texts_atomic
+from fomo_order.fileio import check_texts, dumps_json, read_json, repeated, shorten, write_texts_atomic
 
 __all__ = [
     "dataset_of",
@@ -43,7 +43,7 @@ def read_stream(path: str | Path) -> list[str]:
         split_concept_id(concept, path)
     duplicates = repeated(data)
     if duplicates:
-        raise InputError(path, f"{len(duplicates)} duplicate concept(s) in the stream, e.g. {duplicates[0]!r}")
+        raise InputError(path, f"{len(duplicates)} duplicate concept(s) in the stream, e.g. {shorten(repr(duplicates[0]))}")
     return data
 
 
@@ -95,6 +95,10 @@ def reversed_stream(path: str | Path, argv: list[str] | None = None) -> tuple[li
     carried = ("strategy", "seed", "parameters", "datasets", "details")
     described = {key: forward[key] for key in carried if key in forward}
     if "reverse" in forward:
+        if not isinstance(forward["reverse"], bool):
+            raise InputError(
+                meta_path(path), f"'reverse' must be true or false, got {shorten(repr(forward['reverse']))}"
+            )
         described["reverse"] = not forward["reverse"]
     meta = make_meta("reverse", argv=argv, inputs={"stream": input_record(path)}, **described, concepts=len(stream))
     return stream[::-1], meta
