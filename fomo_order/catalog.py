@@ -69,9 +69,9 @@ def dataset_name_problem(name: str) -> str | None:
     if not name.strip():
         return "is empty"
     if SEPARATOR in name:
-        return f"contains '{SEPARATOR}'"
+        return f"cannot contain '{SEPARATOR}'"
     if name.endswith("+"):
-        return f"ends with '+' (its concept ids would split at the wrong '{SEPARATOR}')"
+        return f"cannot end with '+' (its concept ids would split at the wrong '{SEPARATOR}')"
     return None
 
 

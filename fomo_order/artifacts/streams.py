@@ -43,7 +43,8 @@ def read_stream(path: str | Path) -> list[str]:
         split_concept_id(concept, path)
     duplicates = repeated(data)
     if duplicates:
-        raise InputError(path, f"{len(duplicates)} duplicate concept(s) in the stream, e.g. {shorten(repr(duplicates[0]))}")
+        example = shorten(repr(duplicates[0]))
+        raise InputError(path, f"{len(duplicates)} duplicate concept(s) in the stream, e.g. {example}")
     return data
 
 
