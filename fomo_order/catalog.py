@@ -89,7 +89,7 @@ def concept_id(dataset: str, class_name: str) -> str:
 def split_concept_id(value: str, source: str | Path) -> tuple[str, str]:
     """Split ``"<dataset>+++<class name>"`` into its two parts, or raise naming ``source``."""
     parts = value.split(SEPARATOR)
-    if len(parts) != 2 or not parts[0] or not parts[1] or parts[0].endswith("+"):
+    if len(parts) != 2 or not parts[0] or not parts[1]:
         raise InputError(
             source, f"concept id {shorten(repr(value))} does not split into one dataset and one class name at '+++'"
         )
