@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from fomo_order.errors import InputError, ParameterError
-from fomo_order.fileio import read_json, read_mapping_file, read_text, repeated, sha256_bytes, sha256_file
+from fomo_order.fileio import read_json, read_mapping_file, read_text, repeated, sha256_bytes, sha256_file, shorten
 
 SEPARATOR = "+++"
 DEFAULT_TEMPLATE = "A photo of a {}."
@@ -26,7 +26,12 @@ DEFAULT_QUERY = "{}"
 # A query template names the class name as ``{}`` or a slice of its words, ``{words[a:b]}`` / ``{words[i]}``
 # (e.g. "{words[-2:]}": the species of a long taxonomic string); see fomo_order.frequencies.queries.
 QUERY_PLACEHOLDER = re.compile(r"\{\}|\{words\[(-?\d+)?(:)?(-?\d+)?\]\}")
-CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f]")  # a regex: checked for every one of 18,381 names
+# C0 and C1 controls, DEL, and the line/paragraph separators (U+2028/U+2029): none can be part of an id.
+# A regex: checked for every one of 18,381 names.
+CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+SURROGATE = re.compile("[\ud800-\udfff]")  # a lone surrogate (JSON's "\\ud800", a non-UTF-8 file name)
+# Plausible years of a dataset (the time ordering sorts by them): a typo such as -5 or 20100 is refused.
+YEAR_RANGE = (1800, 2200)
 DATASET_KEYS = {"name", "year", "template", "templates", "query", "classes", "classes_file"}
 
 
@@ -35,19 +40,47 @@ def is_query_template(template: str) -> bool:
     return bool(QUERY_PLACEHOLDER.search(template))
 
 
+def check_text(text: str, source: str | Path, what: str) -> None:
+    """``text`` (a name, class name or template) holds no control character (NUL, CR, LF, tab, U+0085,
+    U+2028, ...) and is valid Unicode (no lone surrogate, which no UTF-8 file can hold)."""
+    bad = CONTROL_CHARACTER.search(text)
+    if bad is not None:
+        raise InputError(source, f"{what} {shorten(repr(text))} holds the control character {bad.group()!r}")
+    bad = SURROGATE.search(text)
+    if bad is not None:
+        raise InputError(source, f"{what} {shorten(repr(text))} is not valid Unicode (a lone surrogate)")
+
+
 def check_class_name(name: str, source: str | Path, where: str) -> None:
     """A class name holds no control character (NUL, CR, LF, ...) and is valid Unicode text.
 
     This also stops a file that is not a class list (``/proc/self/environ``, a binary) from being read
     in as class names and sent to a count server.
     """
-    bad = CONTROL_CHARACTER.search(name)
-    if bad is not None:
-        raise InputError(source, f"{where}: class name {name[:40]!r} holds the control character {bad.group()!r}")
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InputError(source, f"{where}: class name {name[:40]!r} is not valid Unicode (a lone surrogate)") from None
+    check_text(name, source, f"{where}: class name")
+
+
+def dataset_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a dataset name, or None.
+
+    A concept id is ``<dataset>+++<class name>`` and is split at its first ``+++``; class names may hold
+    ``+`` (even begin with it), so a dataset name must neither contain ``+++`` nor end with ``+``
+    (``A+`` with class ``x`` would make ``A++++x``, which reads back as dataset ``A``, class ``+x``).
+    """
+    if not name.strip():
+        return "is empty"
+    if SEPARATOR in name:
+        return f"cannot contain '{SEPARATOR}'"
+    if name.endswith("+"):
+        return f"cannot end with '+' (its concept ids would split at the wrong '{SEPARATOR}')"
+    return None
+
+
+def check_dataset_name(name: str, source: str | Path, what: str) -> None:
+    check_text(name, source, what)
+    problem = dataset_name_problem(name)
+    if problem is not None:
+        raise InputError(source, f"{what} {shorten(repr(name))} {problem}")
 
 
 def concept_id(dataset: str, class_name: str) -> str:
@@ -68,7 +101,10 @@ def split_concept_id(value: str, source: str | Path) -> tuple[str, str]:
     """Split ``"<dataset>+++<class name>"`` into its two parts, or raise naming ``source``."""
     parts = value.split(SEPARATOR)
     if len(parts) != 2 or not parts[0] or not parts[1]:
-        raise InputError(source, f"concept id {value!r} does not split into one dataset and one class name at '+++'")
+        raise InputError(
+            source, f"concept id {shorten(repr(value))} does not split into one dataset and one class name at '+++'"
+        )
+    check_text(value, source, "concept id")
     return parts[0], parts[1]
 
 
@@ -249,7 +285,7 @@ def load_years(path: str | Path) -> dict[str, int]:
         raise InputError(path, "expected a map of dataset name -> year")
     years = {}
     for name, year in data.items():
-        years[str(name)] = _year(year, path, f"year of {name!r}")
+        years[str(name)] = _year(year, path, f"year of {shorten(repr(name))}")
     return years
 
 
@@ -257,12 +293,15 @@ def load_templates(path: str | Path) -> dict[str, tuple[str, ...]]:
     data = read_mapping_file(path)
     if not isinstance(data, dict):
         raise InputError(path, "expected a map of dataset name -> caption template (or list of templates)")
-    return {str(name): _templates(value, path, f"template of {name!r}") for name, value in data.items()}
+    return {str(name): _templates(value, path, f"template of {shorten(repr(name))}") for name, value in data.items()}
 
 
 def _year(value: Any, source: str | Path, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InputError(source, f"{what} must be an integer year, got {value!r}")
+        raise InputError(source, f"{what} must be an integer year, got {shorten(repr(value))}")
+    low, high = YEAR_RANGE
+    if not low <= value <= high:
+        raise InputError(source, f"{what} {shorten(str(value))} is not a plausible year ({low}..{high})")
     return value
 
 
@@ -271,8 +310,9 @@ def _templates(value: Any, source: str | Path, what: str) -> tuple[str, ...]:
     if not isinstance(items, list) or not items or not all(isinstance(t, str) for t in items):
         raise InputError(source, f"{what} must be a string or a non-empty list of strings")
     for template in items:
+        check_text(template, source, what)
         if "{}" not in template:
-            raise InputError(source, f"{what} {template!r} has no '{{}}' for the class name")
+            raise InputError(source, f"{what} {shorten(repr(template))} has no '{{}}' for the class name")
     return tuple(items)
 
 
@@ -283,8 +323,7 @@ def _load_directory(directory: Path) -> Catalog:
             raise InputError(list_file, "is a dangling or looping symbolic link")
         if not list_file.is_file():
             raise InputError(list_file, "is not a regular file")
-        if SEPARATOR in list_file.stem:
-            raise InputError(list_file, f"a dataset name cannot contain '{SEPARATOR}'")
+        check_dataset_name(list_file.stem, list_file, "dataset name (the file name)")
     if not list_files:
         raise InputError(directory, "directory holds no <DATASET>.json dataset lists")
     result = []
@@ -307,7 +346,11 @@ def _classes_from_json_list(path: Path, dataset: str) -> tuple[str, ...]:
         if SEPARATOR in item:
             item_dataset, class_name = split_concept_id(item, path)
             if item_dataset != dataset:
-                raise InputError(path, f"concept id {item!r} names dataset {item_dataset!r}, expected {dataset!r}")
+                raise InputError(
+                    path,
+                    f"concept id {shorten(repr(item))} names dataset {shorten(repr(item_dataset))}, "
+                    f"expected {shorten(repr(dataset))}",
+                )
         else:
             class_name = item
         if not class_name.strip():
@@ -328,7 +371,7 @@ def _classes_from_text(path: Path, dataset: str) -> tuple[str, ...]:
     classes = tuple(line for line in lines if line)
     for class_name in classes:
         if SEPARATOR in class_name:
-            raise InputError(path, f"class name {class_name!r} contains '+++'")
+            raise InputError(path, f"class name {shorten(repr(class_name))} contains '+++'")
     if not classes:
         raise InputError(path, f"dataset {dataset!r} is empty")
     return classes
@@ -361,9 +404,8 @@ def _parse_dataset_entry(entry: Any, position: int, path: Path) -> tuple[Dataset
     name = entry.get("name")
     if not isinstance(name, str) or not name.strip():
         raise InputError(path, f"{where}: 'name' must be a non-empty string")
-    if SEPARATOR in name:
-        raise InputError(path, f"{where}: 'name' {name!r} contains '+++'")
-    where = f"dataset {name!r}"
+    check_dataset_name(name, path, f"{where}: 'name'")
+    where = f"dataset {shorten(repr(name))}"
     year = None if entry.get("year") is None else _year(entry["year"], path, f"{where}: 'year'")
     if "template" in entry and "templates" in entry:
         raise InputError(path, f"{where}: give 'template' or 'templates', not both")
@@ -374,6 +416,8 @@ def _parse_dataset_entry(entry: Any, position: int, path: Path) -> tuple[Dataset
         else (DEFAULT_TEMPLATE,)
     )
     query = entry.get("query", DEFAULT_QUERY)
+    if isinstance(query, str):
+        check_text(query, path, f"{where}: 'query'")
     if not isinstance(query, str) or not is_query_template(query):
         raise InputError(
             path, f"{where}: 'query' must be a string with '{{}}' (or '{{words[a:b]}}') for the class name"
@@ -388,7 +432,7 @@ def _parse_dataset_entry(entry: Any, position: int, path: Path) -> tuple[Dataset
             raise InputError(path, f"{where}: 'classes' must be a list of strings")
         for position, class_name in enumerate(classes, start=1):
             if SEPARATOR in class_name or not class_name.strip():
-                raise InputError(path, f"{where}: class name {class_name!r} is empty or contains '+++'")
+                raise InputError(path, f"{where}: class name {shorten(repr(class_name))} is empty or contains '+++'")
             check_class_name(class_name, path, f"{where}: class {position}")
         if not classes:
             raise InputError(path, f"{where}: dataset is empty")
@@ -400,7 +444,7 @@ def _parse_dataset_entry(entry: Any, position: int, path: Path) -> tuple[Dataset
         if class_file.is_symlink() and not class_file.exists():
             raise InputError(class_file, "is a dangling or looping symbolic link")
         if not class_file.exists():
-            raise InputError(path, f"{where}: 'classes_file' {entry['classes_file']!r} not found")
+            raise InputError(path, f"{where}: 'classes_file' {shorten(repr(entry['classes_file']))} not found")
         if not class_file.is_file():
             raise InputError(class_file, "is not a regular file (a class list must be a JSON list or text file)")
         if class_file.suffix == ".json":
@@ -415,8 +459,8 @@ def _parse_dataset_entry(entry: Any, position: int, path: Path) -> tuple[Dataset
 def _check_unique(catalog: Catalog) -> None:
     duplicate_names = repeated(catalog.dataset_names)
     if duplicate_names:
-        raise InputError(catalog.source, f"dataset {duplicate_names[0]!r} appears more than once")
+        raise InputError(catalog.source, f"dataset {shorten(repr(duplicate_names[0]))} appears more than once")
     duplicates = repeated(catalog.concept_ids)
     if duplicates:
-        shown = ", ".join(repr(d) for d in duplicates[:3])
+        shown = ", ".join(shorten(repr(d)) for d in duplicates[:3])
         raise InputError(catalog.source, f"{len(duplicates)} duplicate concept(s): {shown}")

@@ -23,7 +23,9 @@ def read_text(path: str | Path) -> str:
     try:
         if path.exists() and not path.is_dir() and not path.is_file():
             raise InputError(path, "is not a regular file (a FIFO, socket or device)")  # reading could block
-        return path.read_text(encoding="utf-8")
+        # A byte-order mark at the start (Windows editors write one) is no part of the text: it would end
+        # up in the first class name or key
+        return path.read_text(encoding="utf-8").removeprefix("\ufeff")
     except FileNotFoundError:
         raise InputError(path, "file not found") from None
     except IsADirectoryError:

@@ -116,3 +116,65 @@ def test_embeddings_files(run_cli, small_catalog_for_fuzz: Path, rows, dim, fill
     out = directory / "s.json"
     result = run_cli("order", "similarity", small_catalog_for_fuzz, "--embeddings", npy, "--device", "cpu", "-o", out)
     check_contract(result, [out], directory)
+
+
+# Text for names, classes and templates: any code point (lone surrogates, C0/C1 controls, U+2028, a BOM)
+# mixed with the characters that matter to ids ('+', the separator) and to templates ('{}').
+awkward_text = st.lists(
+    st.one_of(
+        st.characters(codec=None, categories=None),
+        st.sampled_from(["+", "+++", "{}", "\ufeff", "\x85", "\u2028", "\ud800", "\n", "\t", "\x00", " "]),
+    ),
+    max_size=8,
+).map("".join)
+
+
+@FUZZ
+@given(
+    name=awkward_text, classes=st.lists(awkward_text, min_size=1, max_size=3), template=awkward_text,
+    year=st.one_of(st.none(), st.integers(-(10**31), 10**31)), bom=st.booleans(),
+)
+def test_catalog_text(run_cli, name: str, classes: list[str], template: str, year, bom: bool) -> None:
+    """Whatever the text, the catalog is refused in one line or every id it makes splits back into its
+    dataset and class."""
+    directory = fresh_directory()
+    catalog = directory / "cat.json"
+    entry = {"name": name, "classes": classes, "template": template + "{}"}
+    if year is not None:
+        entry["year"] = year
+    document = json.dumps({"datasets": [entry, {"name": "B", "classes": ["b"]}]})  # surrogates as \u escapes
+    catalog.write_bytes((b"\xef\xbb\xbf" if bom else b"") + document.encode("ascii"))
+    check_contract(run_cli("catalog", catalog), [], directory)
+    out = directory / "s.json"
+    result = run_cli("order", "dataset", catalog, "-o", out)
+    check_contract(result, [out], directory)
+    if result.exit_code == 0:
+        from fomo_order.catalog import split_concept_id
+
+        stream = json.loads(out.read_text(encoding="utf-8"))
+        assert stream[: len(classes)] == [f"{name}+++{c}" for c in classes]
+        assert [split_concept_id(c, out) for c in stream[: len(classes)]] == [(name, c) for c in classes]
+        assert not any(ch in name + "".join(classes) for ch in "\x00\n\x85\u2028\ufeff")
+
+
+@settings(parent=FUZZ, max_examples=max(5, EXAMPLES // 2))
+@given(
+    shape=st.lists(st.integers(0, 2**40), min_size=0, max_size=3).map(tuple)
+    | st.sampled_from([(2, 3), (3, 2), (3, 4), (4 * 10**12, 384)]),
+    descr=st.sampled_from(["<f4", ">f4", "<f8", "<f2", "<i4", "|O", "<c8", "|u1", "V8", "<U3"]),
+    fortran=st.booleans(),
+    data=st.binary(max_size=64),
+    version=st.sampled_from([b"\x01\x00", b"\x02\x00", b"\x03\x00", b"\x09\x00"]),
+)
+def test_embeddings_headers(run_cli, small_catalog_for_fuzz: Path, shape, descr, fortran, data, version) -> None:
+    """An .npy header may claim any shape and dtype: checked against the file before anything is allocated."""
+    directory = fresh_directory()
+    npy = directory / "e.npy"
+    header = repr({"descr": descr, "fortran_order": fortran, "shape": shape}) + "\n"
+    size = len(header).to_bytes(2 if version == b"\x01\x00" else 4, "little")
+    npy.write_bytes(b"\x93NUMPY" + version + size + header.encode("latin1") + data)
+    write_json_text = json.dumps({"concepts": ["A+++a", "A+++b", "B+++c"], "dim": 2})
+    (directory / "e.json").write_text(write_json_text, encoding="utf-8")
+    out = directory / "s.json"
+    result = run_cli("order", "similarity", small_catalog_for_fuzz, "--embeddings", npy, "--device", "cpu", "-o", out)
+    check_contract(result, [out], directory)

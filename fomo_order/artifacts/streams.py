@@ -23,6 +23,7 @@ from fomo_order.fileio import (
     read_json,
     repeated,
     sha256_bytes,
+    shorten,
 )
 
 __all__ = [
@@ -91,7 +92,8 @@ def _checked_stream(data: Any, path: str | Path) -> list[str]:
         split_concept_id(concept, path)
     duplicates = repeated(data)
     if duplicates:
-        raise InputError(path, f"{len(duplicates)} duplicate concept(s) in the stream, e.g. {duplicates[0]!r}")
+        example = shorten(repr(duplicates[0]))
+        raise InputError(path, f"{len(duplicates)} duplicate concept(s) in the stream, e.g. {example}")
     return data
 
 

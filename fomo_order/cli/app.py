@@ -6,6 +6,7 @@ imports them all. Nothing here imports a command module, so there is no import c
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import typer
@@ -14,6 +15,7 @@ from rich.text import Text
 
 from fomo_order import __version__
 from fomo_order.errors import FomoOrderError, ParameterError
+from fomo_order.fileio import shorten
 
 app = typer.Typer(
     name="fomo-order",
@@ -77,8 +79,21 @@ def fail(error: FomoOrderError) -> None:
         message = f"{flag_for(error.parameter)}: {error.worded(flag_for)}"
     else:
         message = str(error)
-    console.print(Text.assemble(("error: ", "bold red"), message), soft_wrap=True)
+    console.print(Text.assemble(("error: ", "bold red"), printable_line(message)), soft_wrap=True)
     raise SystemExit(error.exit_code)
+
+
+# Characters that would break the one error line or the terminal (C0/C1 controls, line separators).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+ERROR_LINE_LIMIT = 500
+
+
+def printable_line(message: str, limit: int = ERROR_LINE_LIMIT) -> str:
+    """``message`` as one printable line of at most ``limit`` characters: controls and lone surrogates (a file
+    name that is not UTF-8) escaped, the middle of an overlong message elided."""
+    text = message.encode("utf-8", "backslashreplace").decode("utf-8")
+    text = _UNPRINTABLE.sub(lambda match: repr(match.group())[1:-1], text)
+    return shorten(text, limit)
 
 
 def command_line(ctx: typer.Context, leave_out: tuple[str, ...] = ("check",)) -> list[str]:

@@ -35,6 +35,8 @@ def main(argv: list[str] | None = None) -> None:
     # spin while they wait take the cores from the others (7x slower lists on a busy 2-core machine).
     # Must be set before torch loads; a value the user set stays.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    for command in app.registered_commands:  # a command given no arguments shows its help (exit 2)
+        command.no_args_is_help = True
     try:
         code = app(args=argv, prog_name="fomo-order", standalone_mode=False)
     except FomoOrderError as error:  # raised by a command body or the library

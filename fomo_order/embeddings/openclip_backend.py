@@ -184,6 +184,9 @@ class OpenClipEncoder:
                     f"cannot build open_clip model {self.name} ({type(config_exc).__name__}: {one_line(config_exc)})",
                 )
         reason = f"{type(exc).__name__}: {one_line(exc)}"
+        if "weights only load failed" in str(exc).lower() or "weights_only" in str(exc):
+            # torch's message advises weights_only=False, which would run the file's code: never passed on
+            reason = "not a plain weights file: it holds pickled Python objects, refused for safety"
         if self._checkpoint is None:
             return ParameterError("pretrained", f"cannot load as open_clip {self.name} weights ({reason})")
         return InputError(self._checkpoint, f"cannot load as open_clip {self.name} weights ({reason})")

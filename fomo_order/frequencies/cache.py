@@ -67,6 +67,27 @@ def _ignore(message: str) -> None:
     pass
 
 
+LOCK_WAIT_S = 60  # how long a run waits for another run's lock on the cache before giving up
+
+
+def _execute_waiting(
+    db: sqlite3.Connection, statement: str, warn: Callable[[str], None], where: str | Path
+) -> sqlite3.Cursor:
+    """Run ``statement``; when another run holds the cache's lock, say so (a wait of up to a minute
+    should not look like a hang), then wait for it as long as the connection's timeout allows."""
+    db.execute("PRAGMA busy_timeout=0")
+    try:
+        return db.execute(statement)
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc) and "busy" not in str(exc):
+            raise
+        warn(f"{where}: waiting (up to {LOCK_WAIT_S} s) for another run's lock on the count cache")
+        db.execute(f"PRAGMA busy_timeout={LOCK_WAIT_S * 1000}")
+        return db.execute(statement)
+    finally:
+        db.execute(f"PRAGMA busy_timeout={LOCK_WAIT_S * 1000}")
+
+
 def open_cache(
     directory: str | Path | None, warn: Callable[[str], None] = _ignore, *, read_only: bool = False
 ) -> CountCache:
@@ -173,13 +194,13 @@ class CountCache:
         """Open, check (integrity, schema) and prepare the database; _Damaged or _Unusable when it cannot."""
         db = None
         try:
-            db = sqlite3.connect(where, timeout=60, isolation_level=None)
+            db = sqlite3.connect(where, timeout=LOCK_WAIT_S, isolation_level=None)
             if where != ":memory:":
-                rows = db.execute("PRAGMA quick_check").fetchall()
+                rows = _execute_waiting(db, "PRAGMA quick_check", self.warn, where).fetchall()
                 if rows != [("ok",)]:
                     raise _Damaged(f"SQLite finds it damaged ({' '.join(str(r[0]) for r in rows[:1])})")
                 self._check_schema(db)
-                db.execute("PRAGMA journal_mode=WAL")
+                _execute_waiting(db, "PRAGMA journal_mode=WAL", self.warn, where)
                 db.execute("PRAGMA synchronous=NORMAL")
             if not self.read_only or where == ":memory:":
                 db.executescript(_SCHEMA)
@@ -347,7 +368,7 @@ class CountCache:
             raise self._failed(exc) from None
 
     def _transaction(self):
-        return _Transaction(self._db)
+        return _Transaction(self._db, self.warn, self.where)
 
 
 def _file_counts(rows: list[tuple]) -> FileCounts:
@@ -373,11 +394,11 @@ def _file_counts(rows: list[tuple]) -> FileCounts:
 
 
 class _Transaction:
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
+    def __init__(self, db: sqlite3.Connection, warn: Callable[[str], None], where: str) -> None:
+        self.db, self.warn, self.where = db, warn, where
 
     def __enter__(self) -> None:
-        self.db.execute("BEGIN IMMEDIATE")
+        _execute_waiting(self.db, "BEGIN IMMEDIATE", self.warn, self.where)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")

@@ -19,7 +19,7 @@ import numpy as np
 from fomo_order.artifacts.meta import input_record, make_meta
 from fomo_order.artifacts.result import Written
 from fomo_order.catalog import Catalog, load_catalog
-from fomo_order.errors import ParameterError
+from fomo_order.errors import InputError, ParameterError
 from fomo_order.orderings.registry import ORDERINGS, make_order
 from fomo_order.progress import SILENT, Reporter
 
@@ -195,7 +195,8 @@ def reverse_stream(stream: Stream | Sequence[str] | str | Path, *, argv: list[st
     ``reverse`` flipped), from the Stream or from the meta file beside the stream file, and records the
     forward stream (path and sha256) as the input. ``argv`` is recorded in the meta (the CLI's command line).
     """
-    from fomo_order.artifacts.streams import read_meta
+    from fomo_order.artifacts.streams import meta_path, read_meta
+    from fomo_order.fileio import shorten
     from fomo_order.split import stream_input
 
     concept_ids, record = stream_input(stream)
@@ -203,6 +204,9 @@ def reverse_stream(stream: Stream | Sequence[str] | str | Path, *, argv: list[st
     carried = ("strategy", "seed", "parameters", "datasets", "details")
     described = {key: forward[key] for key in carried if key in forward}
     if "reverse" in forward:
+        if not isinstance(forward["reverse"], bool):
+            where = meta_path(stream) if isinstance(stream, (str, Path)) else "stream.meta"
+            raise InputError(where, f"'reverse' must be true or false, got {shorten(repr(forward['reverse']))}")
         described["reverse"] = not forward["reverse"]
     meta = make_meta("reverse", argv=argv, inputs={"stream": record}, **described, concepts=len(concept_ids))
     return Stream(concept_ids=concept_ids[::-1], meta=meta)

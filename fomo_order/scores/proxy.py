@@ -53,9 +53,9 @@ def proxy_scores(
     if isinstance(embeddings, (str, Path)):
         from fomo_order.artifacts.embeddings import embeddings_for, sidecar_path
 
+        vectors = embeddings_for(embeddings, catalog.concept_ids)  # validated before hashing: a FIFO would block
         inputs["embeddings"] = input_record(embeddings)
         inputs["embeddings_sidecar"] = input_record(sidecar_path(embeddings))
-        vectors = embeddings_for(embeddings, catalog.concept_ids)
     else:
         vectors = np.asarray(embeddings, dtype=np.float32)
         if vectors.ndim != 2 or vectors.shape[0] != len(catalog):

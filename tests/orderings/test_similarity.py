@@ -95,7 +95,7 @@ def corrupt(kind: str, catalog_dir: Path, path: Path) -> None:
         ("rows", "5 rows but the sidecar e.json names 10 concepts"),
         ("dim", "dimension 8 but the sidecar e.json says 16"),
         ("no-sidecar", "missing sidecar e.json"),
-        ("not-npy", "not a readable .npy array"),
+        ("not-npy", "not a .npy file (no NumPy header)"),
     ],
 )
 def test_bad_embeddings_are_refused(run_cli, small_catalog: Path, tmp_path: Path, kind: str, message: str) -> None:
