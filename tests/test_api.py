@@ -162,8 +162,6 @@ def test_notebook_sized_reprs() -> None:
 @pytest.mark.parametrize(
     ("args", "modules", "line"),
     [
-        (["order", "similarity", "CATALOG", "--embeddings", "streams/embeddings.npy", "-o", "OUT"], ("torch",),
-         "error: order similarity needs the similarity extra: pip install 'fomo-order[similarity]'"),
         (["order", "similarity", "CATALOG", "--embeddings", "streams/embeddings.npy", "-o", "OUT"], ("numba",),
          "error: order similarity needs the similarity extra: pip install 'fomo-order[similarity]'"),
         (["embed", "CATALOG", "-o", "OUT"], ("torch", "sentence_transformers", "open_clip"),

@@ -159,7 +159,7 @@ def test_prompt_ensembling_is_the_normalised_mean(run_cli, tmp_path: Path, tiny)
         [{"name": "T", "templates": ["A photo of a {} texture.", "A close-up of {}."], "classes": ["wool", "bark"]}],
     )
     first_only = write_catalog(
-        tmp_path / "first.json", [{"name": "T", "template": "A photo of a {} texture.", "classes": ["wool"]}]
+        tmp_path / "first-catalog.json", [{"name": "T", "template": "A photo of a {} texture.", "classes": ["wool"]}]
     )
     assert run_cli(*embed_args(catalog, tmp_path / "both.npy", tiny, "--no-cache")).exit_code == 0
     assert run_cli(*embed_args(first_only, tmp_path / "first.npy", tiny, "--no-cache")).exit_code == 0
