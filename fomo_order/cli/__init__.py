@@ -12,21 +12,9 @@ load (Typer, rich, the command modules: half a second on a busy machine) is the 
 
 from __future__ import annotations
 
-import sys
+from fomo_order.cli.interrupt import INTERRUPTED, interrupted
 
-EXIT_INTERRUPTED = 130  # as fomo_order.errors says; not imported, to keep this module light
-INTERRUPTED = "error: interrupted: nothing was written or replaced"
-
-
-def interrupted() -> None:
-    """The one line and exit code of a Ctrl-C, at any moment."""
-    try:
-        sys.stderr.write(INTERRUPTED + "\n")
-        sys.stderr.flush()
-    except (OSError, ValueError, AttributeError):  # stderr closed: the exit code still says it
-        pass
-    raise SystemExit(EXIT_INTERRUPTED)
-
+__all__ = ["INTERRUPTED", "interrupted", "main"]
 
 def main(argv: list[str] | None = None) -> None:
     """Run ``fomo-order``."""

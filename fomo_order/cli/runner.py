@@ -16,7 +16,6 @@ from fomo_order.cli import (  # noqa: F401
     export_cmd,
     fetch_frequencies_cmd,
     fif_overrides_cmd,
-    interrupted,
     order_cmd,
     proxy_scores_cmd,
     report_cmd,
@@ -26,6 +25,7 @@ from fomo_order.cli import (  # noqa: F401
 )
 from fomo_order.cli.app import app, console, fail
 from fomo_order.cli.extras import extra_message, missing_extra
+from fomo_order.cli.interrupt import interrupted
 from fomo_order.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, FomoOrderError
 
 

@@ -14,7 +14,7 @@ from enum import Enum
 from pathlib import Path
 
 from fomo_order.catalog import QUERY_PLACEHOLDER as PLACEHOLDER
-from fomo_order.catalog import Catalog, is_query_template
+from fomo_order.catalog import Catalog, concept_id, is_query_template
 from fomo_order.errors import InputError
 from fomo_order.fileio import read_mapping_file
 
@@ -70,7 +70,7 @@ def build_queries(catalog: Catalog, overrides: Mapping[str, str] | None = None) 
     queries: dict[str, str] = {}
     for dataset in catalog.datasets:
         for class_name in dataset.classes:
-            concept = f"{dataset.name}+++{class_name}"
+            concept = concept_id(dataset.name, class_name)
             query = overrides.get(concept)
             if query is None:
                 query = render_query(dataset.query, class_name)
