@@ -16,7 +16,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from fomo_order.artifacts.streams import datasets_in_order
-from fomo_order.catalog import class_name_of, dataset_of
+from fomo_order.catalog import class_name_of, concept_id, dataset_of
 from fomo_order.errors import InputError, ParameterError
 from fomo_order.split import tasks_sizes
 
@@ -161,27 +161,52 @@ class ClassListDifference:
         )
 
 
-def class_list_differences(stream: Sequence[str], class_lists: str | Path) -> list[ClassListDifference]:
-    """Per dataset of ``stream``, how FoMo-in-Flux's class list (``<class_lists>/<NAME>.json``, a JSON list
-    of concept ids as in ``configs/fif/datasets``) differs from the stream's concepts of that dataset, as
-    sets compared in FoMo-in-Flux's order. Datasets without a list there are skipped."""
-    from fomo_order.fileio import read_json
+# Where a FoMo-in-Flux checkout keeps each dataset's class names (a JSON list), which its
+# dataset-incremental route loads.
+FIF_CHECKOUT_CLASS_NAMES = Path("data_lib") / "00_info"
 
+
+def class_list_differences(
+    stream: Sequence[str], class_lists: str | Path, *, fif_root: str | Path | None = None
+) -> list[ClassListDifference]:
+    """Per dataset of ``stream``, how FoMo-in-Flux's class list differs from the stream's concepts of that
+    dataset, as sets compared in FoMo-in-Flux's order. Datasets without a list are skipped.
+
+    ``fif_root``: a FoMo-in-Flux checkout, whose ``data_lib/00_info/<NAME>_classnames.json`` (class names)
+    is what its dataset-incremental route trains on; without it, ``<class_lists>/<NAME>.json`` (concept ids,
+    as in ``configs/fif/datasets``)."""
+    if fif_root is not None and not (Path(fif_root) / FIF_CHECKOUT_CLASS_NAMES).is_dir():
+        raise ParameterError("fif_root", f"{fif_root}: not a FoMo-in-Flux checkout (no {FIF_CHECKOUT_CLASS_NAMES}/)")
     by_dataset: dict[str, list[str]] = {}
     for concept in stream:
         by_dataset.setdefault(dataset_of(concept), []).append(concept)
     differences = []
     for dataset, concepts in by_dataset.items():
-        list_file = Path(class_lists) / f"{dataset}.json"
-        if not list_file.is_file():
+        fif_list = _fif_class_list(dataset, class_lists, fif_root)
+        if fif_list is None:
             continue
-        fif_list = read_json(list_file)
-        if not isinstance(fif_list, list) or not all(isinstance(item, str) for item in fif_list):
-            raise InputError(list_file, "expected a JSON list of concept ids")
         difference = _first_difference(dataset, sorted(concepts, key=_position_in(fif_list)), fif_list)
         if difference is not None:
             differences.append(difference)
     return differences
+
+
+def _fif_class_list(dataset: str, class_lists: str | Path, fif_root: str | Path | None) -> list[str] | None:
+    """FoMo-in-Flux's list of ``dataset`` as concept ids, or None where it has none."""
+    from fomo_order.fileio import read_json
+
+    if fif_root is not None:
+        list_file = Path(fif_root) / FIF_CHECKOUT_CLASS_NAMES / f"{dataset}_classnames.json"
+        what = "a JSON list of class names"
+    else:
+        list_file = Path(class_lists) / f"{dataset}.json"
+        what = "a JSON list of concept ids"
+    if not list_file.is_file():
+        return None
+    entries = read_json(list_file)
+    if not isinstance(entries, list) or not all(isinstance(item, str) for item in entries):
+        raise InputError(list_file, f"expected {what}")
+    return [concept_id(dataset, name) for name in entries] if fif_root is not None else entries
 
 
 def _position_in(reference: list[str]) -> Callable[[str], tuple[int, str]]:

@@ -336,3 +336,25 @@ def test_fif_overrides_by_dataset_warns_where_fomo_in_flux_trains_other_classes(
     # a stream of whole FoMo-in-Flux datasets: no warning
     whole = write_json(tmp_path / "whole.json", dtd)
     assert run_cli("fif-overrides", whole, "--by-dataset").stderr == ""
+
+
+def test_fif_overrides_compares_with_a_fomo_in_flux_checkouts_own_class_names(run_cli, tmp_path: Path) -> None:
+    """With --fif-root the warning reads what FoMo-in-Flux trains on: its data_lib/00_info/<NAME>_classnames.json
+    (here a checkout whose CLEVR list has one class more than the released streams')."""
+    import fomo_order as fo
+
+    clevr = list(fo.load_catalog(FIF_CATALOG).select(["CLEVR"]).datasets[0].classes)
+    info = tmp_path / "fomo_in_flux" / "data_lib" / "00_info"
+    write_json(info / "CLEVR_classnames.json", [*clevr, "two cubes, one sphere"])
+    stream = write_json(tmp_path / "s.json", [f"CLEVR+++{c}" for c in clevr])
+    assert run_cli("fif-overrides", stream, "--by-dataset").stderr == ""  # configs/fif: the stream's own lists
+    result = run_cli("fif-overrides", stream, "--by-dataset", "--fif-root", tmp_path / "fomo_in_flux")
+    assert result.exit_code == 0
+    assert result.stderr.strip() == (
+        f"warning: CLEVR: FoMo-in-Flux trains its own {len(clevr) + 1} classes, the stream has {len(clevr)}; "
+        f"first difference at class {len(clevr) + 1}: stream nothing, FoMo-in-Flux 'two cubes, one sphere'"
+    )
+    not_a_checkout = run_cli("fif-overrides", stream, "--by-dataset", "--fif-root", tmp_path)
+    assert not_a_checkout.exit_code == 2
+    assert not_a_checkout.stderr.startswith("error: --fif-root: ") and "not a FoMo-in-Flux checkout" in \
+        not_a_checkout.stderr

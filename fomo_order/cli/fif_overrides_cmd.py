@@ -33,6 +33,14 @@ def fif_overrides_command(
     increments: Annotated[
         str | None, typer.Option("--increments", help="Refused: FoMo-in-Flux cannot express it.")
     ] = None,
+    fif_root: Annotated[
+        Path | None,
+        typer.Option(
+            "--fif-root",
+            help="--by-dataset: your FoMo-in-Flux checkout; the warnings then compare with the class lists it "
+            "trains on (data_lib/00_info/<NAME>_classnames.json) instead of configs/fif/datasets.",
+        ),
+    ] = None,
     quiet: Quiet = False,
 ) -> None:
     """Print, on one line, the overrides that make FoMo-in-Flux train on the tasks `split` makes of STREAM.json.
@@ -51,6 +59,6 @@ def fif_overrides_command(
     overrides = fif_overrides(stream, str(stream_file), tasks=tasks, by_dataset=by_dataset, increment=increment,
                               increments=sizes)
     if by_dataset and not quiet:
-        for difference in class_list_differences(stream, FIF_CLASS_LISTS):
+        for difference in class_list_differences(stream, FIF_CLASS_LISTS, fif_root=fif_root):
             console.print(Text(f"warning: {difference.describe()}"))
     print(shell_line(overrides))
