@@ -9,7 +9,7 @@ import typer
 from rich.text import Text
 
 from fomo_order.cli.app import app, command_line, console
-from fomo_order.cli.options import CatalogArgument, Check, Datasets, dataset_names, output
+from fomo_order.cli.options import CatalogArgument, Check, Datasets, Quiet, dataset_names, output
 
 
 @app.command(
@@ -21,9 +21,12 @@ def proxy_scores_command(
     embeddings: Annotated[
         Path, typer.Option(help="Embeddings .npy from `fomo-order embed` (with its sidecar).", show_default=False)
     ],
-    out: Annotated[Path, output("Scores file to write: {\"scores\": {concept id: score}} (and its .meta.json).")],
+    out: Annotated[
+        Path, output("Scores file to write: {\"scores\": {concept id: score}} (and its .meta.json); `-`: stdout.")
+    ],
     datasets: Datasets = None,
     check: Check = False,
+    quiet: Quiet = False,
 ) -> None:
     """Write a stand-in for per-concept accuracy: each concept's text margin, 1 - the cosine similarity
     to the nearest other class of its dataset (higher = easier to tell apart). Feed it to
@@ -32,5 +35,7 @@ def proxy_scores_command(
     from fomo_order.scores import proxy_scores
 
     cat = load_catalog(catalog, datasets=dataset_names(datasets))
-    proxy_scores(cat, embeddings, argv=command_line(ctx)).write(out, check=check)
+    proxy_scores(cat, embeddings, argv=command_line(ctx, leave_out=("check", "quiet"))).write(out, check=check)
+    if quiet or str(out) == "-":
+        return
     console.print(Text(f"{out}: text-margin scores of {len(cat)} concepts {'are current' if check else 'written'}"))

@@ -72,3 +72,16 @@ def test_every_name_of_the_scores_package_resolves() -> None:
     for name in scores.__all__:
         assert getattr(scores, name) is not None, name
     assert sorted(scores.__all__) == sorted(scores._MODULE_OF)
+
+
+def test_proxy_scores_quiet_and_standard_output(tmp_path) -> None:
+    from tests.conftest import REPO, run_subprocess
+
+    args = ("proxy-scores", REPO / "configs" / "demo" / "catalog.yaml", "--embeddings",
+            REPO / "streams" / "embeddings.npy")
+    quiet = run_subprocess(*args, "-o", tmp_path / "s.json", "-q", cwd=tmp_path)
+    assert quiet.returncode == 0 and quiet.stderr == "" and quiet.stdout == ""
+    to_stdout = run_subprocess(*args, "-o", "-", cwd=tmp_path)
+    assert to_stdout.returncode == 0 and to_stdout.stderr == ""
+    assert to_stdout.stdout == (tmp_path / "s.json").read_text(encoding="utf-8")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.json", "s.meta.json"]  # no file named `-`
