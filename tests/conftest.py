@@ -133,6 +133,28 @@ def run_python_example(markdown: Path, tmp_path: Path, monkeypatch: pytest.Monke
     return namespace
 
 
+class RecordingReporter:
+    """A :class:`~fomo_order.progress.Reporter` that keeps every call."""
+
+    def __init__(self) -> None:
+        self.phases: list[dict] = []
+        self.notes: list[str] = []
+
+    def start(self, total: int, description: str, unit: str) -> None:
+        self.phases.append({"description": description, "unit": unit, "total": total, "done": 0, "finished": False})
+
+    def advance(self, amount: int) -> None:
+        assert self.phases and not self.phases[-1]["finished"], "advance outside a phase"
+        self.phases[-1]["done"] += amount
+
+    def note(self, message: str) -> None:
+        self.notes.append(message)
+
+    def finish(self) -> None:
+        if self.phases:
+            self.phases[-1]["finished"] = True
+
+
 def write_json(path: Path, value) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(value, ensure_ascii=False), encoding="utf-8")

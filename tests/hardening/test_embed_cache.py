@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 import fomo_order.embeddings.cache as cache_module
-from tests.conftest import REPO
+from tests.conftest import REPO, RecordingReporter
 from tests.embeddings.test_embed import (
     CATALOG,
     assert_one_line_error,
@@ -244,25 +244,6 @@ def test_unwritable_output_in_process(run_cli, tmp_path, tiny):
     assert_one_line_error(run_cli(*embed_args(catalog, out, tiny, "--cache-dir", tmp_path / "c")), mentions=str(out))
 
 
-class Notes:
-    """A reporter that keeps every note."""
-
-    def __init__(self) -> None:
-        self.notes: list[str] = []
-
-    def start(self, total: int, description: str, unit: str) -> None:
-        pass
-
-    def advance(self, amount: int) -> None:
-        pass
-
-    def note(self, message: str) -> None:
-        self.notes.append(message)
-
-    def finish(self) -> None:
-        pass
-
-
 class NoConfigDimension:
     """The tiny encoder, less its config's dimension: as a Hub model whose modules say nothing plain."""
 
@@ -294,7 +275,7 @@ def test_a_model_json_that_lies_about_the_dimension_is_found_by_the_model(tmp_pa
     catalog_path, cache, model_dir, shard, fresh = cached_run
     config, checkpoint, _ = tiny
     settings = EmbedSettings(pretrained=str(checkpoint), model_config=config, device="cpu")
-    reporter = Notes()
+    reporter = RecordingReporter()
     encoder = NoConfigDimension(make_encoder(settings, resolve_runtime(settings), reporter.note))
     with np.load(shard) as data:
         digests = data["digests"]

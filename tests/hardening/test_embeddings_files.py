@@ -30,6 +30,17 @@ def npy_bytes(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def write_npy(path: Path, array: np.ndarray) -> None:
+    """Replace the vectors with a valid ``.npy`` of ``array`` and let the sidecar describe it, as a tool that
+    rewrites both would (otherwise the sidecar's partner_sha256 refuses the pair before the content is read)."""
+    from fomo_order.fileio import PARTNER_KEY, sha256_file
+
+    path.write_bytes(npy_bytes(array))
+    side = json.loads(sidecar_path(path).read_text(encoding="utf-8"))
+    side[PARTNER_KEY] = [sha256_file(path)]
+    sidecar_path(path).write_text(json.dumps(side), encoding="utf-8")
+
+
 def header_claiming(shape: tuple[int, ...], descr: str = "<f4") -> bytes:
     """A version-1.0 .npy header for ``shape`` with no data after it."""
     header = repr({"descr": descr, "fortran_order": False, "shape": shape})
@@ -86,10 +97,10 @@ def replace_vectors(path: Path, kind: str, rows: int) -> None:
         path.write_bytes(b"\x93NUMPY\x07\x00" + npy_bytes(vectors)[8:])
     elif kind == "nan":
         vectors[2, 3] = np.nan
-        path.write_bytes(npy_bytes(vectors))
+        write_npy(path, vectors)
     elif kind == "inf":
         vectors[5] = -np.inf
-        path.write_bytes(npy_bytes(vectors))
+        write_npy(path, vectors)
 
 
 CASES = [
@@ -174,7 +185,7 @@ def test_other_valid_layouts_give_the_same_stream(run_cli, embedded, tmp_path, l
         "big-endian": vectors.astype(">f4"),
         "float16": vectors.astype(np.float16),
     }[layout]
-    path.write_bytes(npy_bytes(converted))
+    write_npy(path, converted)
     out = tmp_path / "s.json"
     result = run_cli(*args, out)
     assert result.exit_code == 0, result.output

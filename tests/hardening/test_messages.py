@@ -91,7 +91,7 @@ def test_a_checkpoint_with_pickled_objects_is_refused_without_the_advice(run_cli
     """torch's weights-only loader refuses arbitrary objects and suggests weights_only=False: never passed on."""
     torch = pytest.importorskip("torch")
     open_clip = pytest.importorskip("open_clip")
-    from tests.test_embed import CATALOG, make_tiny_clip, write_catalog
+    from tests.embeddings.test_embed import CATALOG, make_tiny_clip, write_catalog
 
     config, checkpoint, _ = make_tiny_clip(tmp_path, "fomo-test-untrusted")
     state = torch.load(checkpoint, weights_only=True)

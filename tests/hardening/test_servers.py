@@ -23,6 +23,7 @@ from urllib.parse import quote
 import pytest
 
 from fomo_order.frequencies.redaction import REDACTED, Redactor, redact_url
+from tests.hardening.test_frequencies import catalog_file, one_line
 from tests.servers import ElasticsearchStandIn, Fault, InfinigramStandIn, es_count, infinigram_count
 
 pytestmark = pytest.mark.usefixtures("quiet_network_environment")
@@ -31,20 +32,6 @@ NAMES = ["apple", "pear", "plum"]
 TIMEOUT = 1.0
 # A byte every PAUSE seconds: each read gets a byte long before the timeout, the whole answer comes after many.
 PAUSE = 0.04
-
-
-def catalog_file(tmp_path: Path, names: list[str] = NAMES) -> Path:
-    path = tmp_path / "catalog.json"
-    path.write_text(json.dumps({"datasets": [{"name": "D", "classes": names}]}), encoding="utf-8")
-    return path
-
-
-def one_error_line(stderr: str) -> str:
-    assert "Traceback" not in stderr, stderr
-    lines = stderr.strip().splitlines()
-    assert lines and lines[-1].startswith("error: "), stderr
-    assert sum(line.startswith("error: ") for line in lines) == 1, stderr
-    return lines[-1]
 
 
 def standin(source: str):
@@ -78,7 +65,7 @@ def test_a_trickling_server_is_cut_off_at_the_timeout(run_cli, tmp_path: Path, s
         elapsed = time.monotonic() - started
         answered = [request for request in server.requests if request.answered]
     assert result.exit_code == 3, result.output
-    line = one_error_line(result.stderr)
+    line = one_line(result.stderr)
     assert f"no complete answer within {TIMEOUT:g}s (gave up after {tries} tries)" in line
     assert f"no complete answer within {TIMEOUT:g}s; retrying" in result.stderr
     assert not answered and not out.exists()
@@ -190,7 +177,7 @@ def test_a_server_that_echoes_the_basic_credentials_never_gets_them_shown(
     header = f"Basic {base64.b64encode(f'user:{password}'.encode(charset)).decode()}"
     assert sent == {header}
     assert result.exit_code == (3 if status == 500 else 2), result.output
-    line = one_error_line(result.stderr)
+    line = one_line(result.stderr)
     assert "request rejected; it had Authorization: Basic [redacted]" in line
     assert not leaks(result, tmp_path, [*spellings(password, f"user:{password}"), header]), result.output
     assert not out.exists()
@@ -206,7 +193,7 @@ def test_a_server_that_echoes_the_api_key_never_gets_it_shown(run_cli, monkeypat
                          "--tries", 2, "--cache-dir", tmp_path / "cache")
         assert {request.headers.get("authorization") for request in server.requests} == {f"ApiKey {API_KEY}"}
     assert result.exit_code == (3 if status == 500 else 2), result.output
-    assert "request rejected; it had Authorization: ApiKey [redacted]" in one_error_line(result.stderr)
+    assert "request rejected; it had Authorization: ApiKey [redacted]" in one_line(result.stderr)
     decoded = base64.b64decode(API_KEY).decode()
     secrets = spellings(API_KEY, decoded, *decoded.split(":"))
     assert not leaks(result, tmp_path, [*secrets, f"ApiKey {API_KEY}"]), result.output
@@ -305,6 +292,6 @@ def test_a_bad_url_with_a_password_is_one_line_without_it(run_cli, tmp_path: Pat
     result = run_cli("fetch-frequencies", catalog_file(tmp_path), "-o", tmp_path / "freqs.json",
                      *server_flags(source, url), "--cache-dir", tmp_path / "cache")
     assert result.exit_code == 2, result.output
-    line = one_error_line(result.stderr)
+    line = one_line(result.stderr)
     assert line.startswith("error: --es-url: " if source == "wimbd" else "error: --api-url: ") and REDACTED in line
     assert not leaks(result, tmp_path, spellings("pa55-SECRET", "user:pa55-SECRET")), result.output

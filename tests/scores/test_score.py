@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.conftest import RecordingReporter
 from tests.scores.fixtures import DATASETS, make_tiny_clip, reference_scores, write_catalog, write_image_sets
 
 torch = pytest.importorskip("torch")
@@ -352,28 +353,6 @@ def test_device_auto_uses_cuda(run_cli, tmp_path: Path, setup) -> None:
     assert max(abs(got[k] - expected[k]) for k in expected) < 1e-3
 
 
-class Recorder:
-    """A :class:`~fomo_order.progress.Reporter` that keeps every call."""
-
-    def __init__(self) -> None:
-        self.phases: list[dict] = []
-        self.notes: list[str] = []
-
-    def start(self, total: int, description: str, unit: str) -> None:
-        self.phases.append({"description": description, "unit": unit, "total": total, "done": 0, "finished": False})
-
-    def advance(self, amount: int) -> None:
-        assert self.phases and not self.phases[-1]["finished"], "advance outside a phase"
-        self.phases[-1]["done"] += amount
-
-    def note(self, message: str) -> None:
-        self.notes.append(message)
-
-    def finish(self) -> None:
-        if self.phases:
-            self.phases[-1]["finished"] = True
-
-
 def test_the_library_reports_every_phase_through_a_reporter_and_writes_what_the_cli_writes(
     run_cli, tmp_path: Path, setup
 ) -> None:
@@ -388,7 +367,7 @@ def test_the_library_reports_every_phase_through_a_reporter_and_writes_what_the_
     settings = fo.EmbedSettings(
         model_config=setup["config"], pretrained=str(setup["checkpoint"]), device="cpu", batch_size=DEFAULT_BATCH_SIZE
     )
-    recorder = Recorder()
+    recorder = RecordingReporter()
     result = fo.score(catalog, fo.ImageSource(images), settings, metric="probability", workers=0, reporter=recorder)
     assert isinstance(result, fo.ScoreResult)
 

@@ -17,7 +17,7 @@ import pytest
 from fomo_order._numba_cache import cached
 from fomo_order.choices import cuda_impossible, resolve_device
 from fomo_order.similarity import search, similarity_path
-from tests.conftest import REPO
+from tests.conftest import REPO, RecordingReporter
 
 # Runs `order similarity` on the demo with the default --device auto and reports what got imported.
 DRIVER = """
@@ -93,32 +93,15 @@ def test_cached_reads_numbas_index_for_the_source_as_it_is(tmp_path: Path) -> No
     assert cached([module.plus_one])
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.notes: list[str] = []
-
-    def start(self, total: int, description: str, unit: str) -> None:
-        pass
-
-    def advance(self, amount: int) -> None:
-        pass
-
-    def note(self, message: str) -> None:
-        self.notes.append(message)
-
-    def finish(self) -> None:
-        pass
-
-
 def test_a_search_says_when_it_compiles_its_kernels(monkeypatch) -> None:
     x = np.random.default_rng(3).standard_normal((40, 6)).astype(np.float32)
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     similarity_path(x, device="cpu")  # compiles what is missing
-    warm = Recorder()
+    warm = RecordingReporter()
     first = similarity_path(x, device="cpu", reporter=warm)
     assert search.COMPILING not in warm.notes
     monkeypatch.setattr(search, "cached", lambda kernels: False)  # as on a fresh installation
-    cold = Recorder()
+    cold = RecordingReporter()
     again = similarity_path(x, device="cpu", reporter=cold)
     assert cold.notes == [search.COMPILING] == ["compiling search kernels, first run only"]
     assert np.array_equal(first.path, again.path)
