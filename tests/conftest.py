@@ -4,6 +4,7 @@ import contextlib
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -37,6 +38,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # triton.language (its own helpers such as tl.min are decorated then): here, before any test module loads.
 if "TRITON_INTERPRET" not in os.environ and not CUDA:
     os.environ["TRITON_INTERPRET"] = "1"
+
+# A shell that starts a job in the background (`make test &`, nohup) hands it SIGINT ignored, and every
+# child inherits that: the tests that press Ctrl-C on a child would see it ignored. The children get
+# Python's own handler back.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

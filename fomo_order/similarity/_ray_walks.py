@@ -10,6 +10,11 @@ the best totals are exact whatever the schedule, so the path is the one the loca
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import sys
+import threading
 from dataclasses import replace
 from typing import Any
 
@@ -26,24 +31,111 @@ SHARDS_PER_CPU = 4  # enough tasks that a fast worker takes over the work of a s
 WARM_UP_WALKS_PER_LANE = 4
 
 
+# A cluster that does not answer must not hold a run for minutes: Ray's own client waits on the GCS and
+# retries for well over a minute, with Ctrl-C and SIGTERM unheard while it does.
+CONNECT_TIMEOUT_S = 20.0
+PROBE_TIMEOUT_S = 5.0
+
+
 def connect(address: str) -> bool:
     """Join the cluster at ``address`` (``local``: start a Ray runtime here); True when this call started
-    the connection (and so must end it). A runtime already initialised in this process is used as it is."""
+    the connection (and so must end it). A runtime already initialised in this process is used as it is.
+    An address that refuses or does not answer fails within ``CONNECT_TIMEOUT_S`` seconds."""
     try:
         import ray
     except ImportError:
         raise ParameterError("ray_address", "Ray is not installed (pip install 'fomo-order[ray]')") from None
     if ray.is_initialized():
         return False
+    options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
+    if address == "local":
+        _init_or_explain(ray, address, options)
+        return True
+    _probe(address)
+    _init_within(ray, address, {**options, "address": address}, CONNECT_TIMEOUT_S)
+    return True
+
+
+def _init_or_explain(ray: Any, address: str, options: dict[str, Any]) -> None:
     try:
-        if address == "local":
-            ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
-        else:
-            ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        ray.init(**options)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ParameterError("ray_address", f"cannot connect to the Ray cluster at {address!r}: {first_line}") from None
-    return True
+
+
+def _probe(address: str) -> None:
+    """A TCP connection to a ``HOST:PORT`` address first: a refused or silent port is told in seconds, in
+    the words of the socket, before Ray's client starts waiting (other forms go to Ray as they are)."""
+    host, colon, port = address.removeprefix("ray://").rpartition(":")
+    if not colon or not port.isdigit() or not host:
+        return
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=PROBE_TIMEOUT_S):
+            pass
+    except TimeoutError:
+        raise ParameterError(
+            "ray_address", f"cannot connect to the Ray cluster at {address!r}: no answer within {PROBE_TIMEOUT_S:g} s"
+        ) from None
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ParameterError("ray_address", f"cannot connect to the Ray cluster at {address!r}: {reason}") from None
+
+
+def _init_within(ray: Any, address: str, options: dict[str, Any], timeout: float) -> None:
+    """``ray.init`` in a daemon thread, so that this (main) thread keeps hearing Ctrl-C and SIGTERM and
+    gives up after ``timeout`` seconds; Ray's retry lines on standard error are held back meanwhile (the
+    failure is told in one line)."""
+    outcome: dict[str, BaseException | None] = {}
+
+    def join() -> None:
+        try:
+            _init_or_explain(ray, address, options)
+            outcome["error"] = None
+        except BaseException as exc:  # handed to the main thread
+            outcome["error"] = exc
+
+    previous = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, _terminated)
+    quiet = _QuietStderr()
+    try:
+        with quiet:
+            thread = threading.Thread(target=join, name="ray-connect", daemon=True)
+            thread.start()
+            thread.join(timeout)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if "error" not in outcome:
+        raise ParameterError(
+            "ray_address", f"cannot connect to the Ray cluster at {address!r}: no answer within {timeout:g} s"
+        )
+    if outcome["error"] is not None:
+        raise outcome["error"]
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM while connecting ends the run as Ctrl-C does: one line, nothing written
+
+
+class _QuietStderr:
+    """File descriptor 2 pointed at /dev/null, and back: Ray's C++ client writes its retries there."""
+
+    saved: int | None = None
+
+    def __enter__(self) -> None:
+        try:
+            sys.stderr.flush()
+            self.saved = os.dup(2)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+        except (OSError, ValueError, AttributeError):  # no standard error to quiet
+            return
+        os.dup2(devnull, 2)
+        os.close(devnull)
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.saved is not None:
+            os.dup2(self.saved, 2)
+            os.close(self.saved)
 
 
 def _walk_shard(order, quantized, table, keys, aids, fraction_bits, index_bits, keep, entry, bound):
