@@ -1,6 +1,6 @@
-"""A bounded fuzz of the readers (catalog, stream, counts, embeddings) through the command line: whatever
-the bytes, the contract holds: exit 0, 1, 2 or 3, never a traceback, at most one error line, and no
-output file (nor temporary) left by a failed run.
+"""A bounded fuzz of the readers (catalog, stream, counts, embeddings, the export's tasks, labels and
+metas) through the command line: whatever the bytes, the contract holds: exit 0, 1, 2 or 3, never a
+traceback, at most one error line, and no output file (nor temporary) left by a failed run.
 
 `make test` runs a few dozen examples per reader; `make fuzz` runs FOMO_FUZZ_EXAMPLES of each.
 """
@@ -178,3 +178,42 @@ def test_embeddings_headers(run_cli, small_catalog_for_fuzz: Path, shape, descr,
     out = directory / "s.json"
     result = run_cli("order", "similarity", small_catalog_for_fuzz, "--embeddings", npy, "--device", "cpu", "-o", out)
     check_contract(result, [out], directory)
+
+
+def export_directory() -> tuple[Path, Path]:
+    """A scratch directory with a valid tasks file over the fuzz catalog's three concepts (no meta beside it)."""
+    directory = fresh_directory()
+    tasks = directory / "tasks.json"
+    tasks.write_text(json.dumps([["A+++a", "B+++c"], ["A+++b"]]), encoding="utf-8")
+    return directory, tasks
+
+
+@FUZZ
+@given(text=documents, to=st.sampled_from(["continuum", "avalanche"]))
+def test_tasks_files(run_cli, small_catalog_for_fuzz: Path, text: str, to: str) -> None:
+    directory, tasks = export_directory()
+    tasks.write_text(text, encoding="utf-8", errors="surrogatepass")
+    out = directory / "export.json"
+    check_contract(
+        run_cli("export", tasks, "--to", to, "--catalog", small_catalog_for_fuzz, "-o", out), [out], directory
+    )
+
+
+@FUZZ
+@given(text=documents, to=st.sampled_from(["continuum", "avalanche"]))
+def test_labels_files(run_cli, small_catalog_for_fuzz: Path, text: str, to: str) -> None:
+    directory, tasks = export_directory()
+    labels = directory / "labels.json"
+    labels.write_text(text, encoding="utf-8", errors="surrogatepass")
+    out = directory / "export.json"
+    check_contract(run_cli("export", tasks, "--to", to, "--labels", labels, "-o", out), [out], directory)
+
+
+@FUZZ
+@given(text=documents)
+def test_tasks_metas(run_cli, small_catalog_for_fuzz: Path, text: str) -> None:
+    """Without --catalog the export finds the catalog through the tasks' meta: whatever that meta holds."""
+    directory, tasks = export_directory()
+    (directory / "tasks.meta.json").write_text(text, encoding="utf-8", errors="surrogatepass")
+    out = directory / "export.json"
+    check_contract(run_cli("export", tasks, "--to", "continuum", "-o", out), [out], directory)
