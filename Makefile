@@ -65,6 +65,7 @@ endef
 
 lint: $(STAMP)
 	$(BIN)/ruff check fomo_order tests benchmarks
+	$(BIN)/mypy
 
 test: lint
 	$(BIN)/python -m pytest -q
@@ -243,4 +244,4 @@ bench: $(STAMP)
 	for script in benchmarks/bench_*.py; do $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) .venv-[0-9]* $(LOCK_VENV)* .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-[0-9]* $(LOCK_VENV)* .pytest_cache .ruff_cache .mypy_cache

@@ -341,7 +341,7 @@ def _classes_from_json_list(path: Path, dataset: str) -> tuple[str, ...]:
     data = read_json(path)
     if not isinstance(data, list) or not all(isinstance(item, str) for item in data):
         raise InputError(path, "expected a JSON list of strings (concept ids '<DATASET>+++<class name>')")
-    classes = []
+    classes: list[str] = []
     for item in data:
         if SEPARATOR in item:
             item_dataset, class_name = split_concept_id(item, path)

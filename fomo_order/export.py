@@ -226,7 +226,9 @@ def stream_catalog(tasks_file: str | Path) -> Catalog:
         where = meta_path(artifact)
         if meta is None:
             raise InputError(artifact, f"has no meta {where} to find its catalog in: give a catalog or a labels file")
-        inputs = meta.get("inputs") if isinstance(meta.get("inputs"), dict) else {}
+        inputs = meta.get("inputs")
+        if not isinstance(inputs, dict):
+            inputs = {}
         if isinstance(inputs.get("catalog"), dict):
             return _recorded_catalog(inputs["catalog"], meta, artifact)
         if not isinstance(inputs.get("stream"), dict):
@@ -271,9 +273,13 @@ def _recorded_catalog(record: Mapping[str, Any], meta: Mapping[str, Any], artifa
 
     where = meta_path(artifact)
     recorded, _ = _record_fields(record, where)
-    files = record.get("files") if isinstance(record.get("files"), list) else []
+    files = record.get("files")
+    if not isinstance(files, list):
+        files = []
     digests = [entry.get("sha256") for entry in files if isinstance(entry, dict)]
-    parameters = meta.get("parameters") if isinstance(meta.get("parameters"), dict) else {}
+    parameters = meta.get("parameters")
+    if not isinstance(parameters, dict):
+        parameters = {}
     selected = parameters.get("datasets")
     for candidate in _candidates(recorded, artifact):
         if not candidate.exists():

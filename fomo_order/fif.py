@@ -130,6 +130,7 @@ def fif_overrides(
             f"experiment.dataset.name=[{','.join(handles)}]",
             "experiment.task.dataset_incremental=True",
         ]
+    assert tasks is not None and stream_path is not None  # both checked above when not by_dataset
     tasks_sizes(len(stream), tasks)  # the same bounds as split
     return [f"experiment.dataset.sequence={Path(stream_path).resolve()}", f"experiment.task.num={tasks}"]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from fomo_order.artifacts.meta import make_meta
 from fomo_order.artifacts.result import Written
@@ -161,7 +161,8 @@ def stream_input(stream: Stream | Sequence[str] | str | Path) -> tuple[list[str]
     """A stream given as a file, a :class:`~fomo_order.Stream` or a list of ids, and its record for a meta."""
     if isinstance(stream, (str, Path)):
         return load_stream(stream)
-    concept_ids = list(getattr(stream, "concept_ids", stream))
+    # a Stream's ids or the ids given: getattr, as Stream is imported for type checking only
+    concept_ids = list(cast("Sequence[str]", getattr(stream, "concept_ids", stream)))
     return concept_ids, stream_record(concept_ids)
 
 

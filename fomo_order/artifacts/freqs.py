@@ -79,7 +79,7 @@ def freqs_document(meta: Mapping[str, Any], queries: Mapping[str, str], counts: 
         raise ValueError(f"meta key {clash[0]!r} would hide the document's own {clash[0]!r}")
     checked: dict[str, int] = {}
     for cid in queries:
-        value = counts[cid]
+        value: Any = counts[cid]  # the guard: a caller's count may be a float or no number at all
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         problem = count_problem(value)

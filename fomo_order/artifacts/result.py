@@ -39,7 +39,9 @@ STDOUT = "-"
 class Artifact(Protocol):
     """A step's result: ``meta`` (how it was made) and the files it is written as."""
 
-    meta: dict[str, Any]
+    # Read-only, so that frozen dataclasses satisfy it.
+    @property
+    def meta(self) -> dict[str, Any]: ...
 
     def files(self, path: Path) -> dict[Path, bytes]:
         """Every file written for output ``path``, in write order: the artifact itself first, its meta (a JSON
@@ -178,8 +180,9 @@ def write_stdout(data: bytes) -> None:
 class Written:
     """Mixin for result dataclasses: ``result.write(path, check=False)`` through :func:`write_artifact`."""
 
-    def write(self, path: str | Path, *, check: bool = False) -> None:
-        write_artifact(self, path, check=check)  # type: ignore[arg-type]  (subclasses define files/meta)
+    # A protocol self-type: subclasses define files and meta, and each call site is checked for them.
+    def write(self: Artifact, path: str | Path, *, check: bool = False) -> None:
+        write_artifact(self, path, check=check)
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fomo_order.cli.app import app
 from fomo_order.cli.options import CatalogArgument, Datasets, Templates, Years, dataset_names, flag
+
+if TYPE_CHECKING:
+    from rich.console import JustifyMethod
 
 
 @app.command("catalog", short_help="Validate a catalog; show its datasets and what each ordering lacks.")
@@ -36,8 +39,10 @@ def _print_table(summary: dict) -> None:
 
     title = f"{summary['source']}: {summary['concepts']} concepts in {len(summary['datasets'])} datasets"
     table = Table(title=Text(title))
-    for column, justify in (("dataset", "left"), ("concepts", "right"), ("year", "right"), ("template", "left"),
-                            ("query", "left")):
+    columns: list[tuple[str, JustifyMethod]] = [
+        ("dataset", "left"), ("concepts", "right"), ("year", "right"), ("template", "left"), ("query", "left"),
+    ]
+    for column, justify in columns:
         table.add_column(column, justify=justify)
     for row in summary["datasets"]:
         table.add_row(  # user text is never read as rich markup

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.text import Text
@@ -27,7 +27,13 @@ from fomo_order.orderings.basic import WithinYear
 from fomo_order.similarity.search import Refine
 
 # Every registered ordering is a strategy: adding one needs no change here.
-Strategy = Enum("Strategy", {name: name for name in ORDERINGS}, type=str)
+if TYPE_CHECKING:  # a type checker cannot see members made at run time: to it, a str enum of unknown members
+
+    class Strategy(str, Enum):
+        pass
+
+else:
+    Strategy = Enum("Strategy", {name: name for name in ORDERINGS}, type=str)
 
 
 @app.command("order")

@@ -9,11 +9,14 @@ it reports nothing at all.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
 from fomo_order.progress import SILENT, Reporter
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 NOTE_INTERVAL_S = 1.0
 NOTE_KIND_CHARS = 16  # notes that start alike are of one kind
@@ -25,8 +28,8 @@ class RichReporter:
     def __init__(self, console: Console, draw: bool | None = None) -> None:
         self.console = console
         self.draw = console.is_terminal if draw is None else draw
-        self._progress = None
-        self._task = None
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
         self._last_note = 0.0
         self._last_kind = ""
         self._suppressed = 0
@@ -53,6 +56,7 @@ class RichReporter:
 
     def advance(self, amount: int) -> None:
         if self._progress is not None:
+            assert self._task is not None  # start() sets both
             self._progress.advance(self._task, amount)
 
     def note(self, message: str) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import cast
 
 import click
 
@@ -23,7 +24,8 @@ def _root_command() -> click.Command:
     import fomo_order.cli.runner  # noqa: F401  (registers every command on the app)
     from fomo_order.cli.app import app
 
-    return typer.main.get_command(app)
+    # Typer builds the Command of the copy of Click it bundles; this module drives it through Click's own API.
+    return cast(click.Command, typer.main.get_command(app))
 
 
 def _paragraphs(text: str | None) -> list[str]:

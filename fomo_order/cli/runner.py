@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING, cast
 
 import typer
 from rich.text import Text
@@ -28,6 +29,10 @@ from fomo_order.cli.extras import extra_message, missing_extra
 from fomo_order.cli.interrupt import interrupted
 from fomo_order.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, FomoOrderError
 
+if TYPE_CHECKING:
+    # the class is matched by name at run time: its module is private to Typer
+    from typer._click.exceptions import NoArgsIsHelpError
+
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI: every failure ends in one line on stderr and its exit code, never a traceback."""
@@ -45,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
         interrupted()
     except typer.TyperException as error:  # Typer's parsing errors (its bundled click's exception classes)
         if type(error).__name__ == "NoArgsIsHelpError":  # `fomo-order order` alone: show that command's help
-            error.show()
+            cast("NoArgsIsHelpError", error).show()
             raise SystemExit(EXIT_BAD_INPUT) from None
         context = getattr(error, "ctx", None)
         where = f" (see `{context.command_path} --help`)" if context is not None else ""

@@ -113,12 +113,12 @@ def score_command(
     """
     from fomo_order.catalog import load_catalog
     from fomo_order.cli.progress import reporter
-    from fomo_order.embeddings import EmbedSettings
+    from fomo_order.embeddings import Backend, EmbedSettings
     from fomo_order.scores import ImageSource, score
 
     source = ImageSource(root=images, fif_info=fif_info, split=split)
     settings = EmbedSettings(
-        backend="openclip",
+        backend=Backend.OPENCLIP,
         model=model,
         pretrained=pretrained,
         model_config=model_config,

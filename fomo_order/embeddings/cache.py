@@ -186,12 +186,12 @@ class EmbeddingCache:
         """Set aside the shards whose vectors have another dimension than ``dim`` (the model's)."""
         if self._dim == dim:
             return
-        for path, shard in zip(self._shard_paths, self._shards, strict=True):
-            if shard.shape[1] != dim:
-                self.set_aside(path, f"vectors of dimension {shard.shape[1]}, not the model's {dim}")
+        for path, vectors in zip(self._shard_paths, self._shards, strict=True):
+            if vectors.shape[1] != dim:
+                self.set_aside(path, f"vectors of dimension {vectors.shape[1]}, not the model's {dim}")
         self._dim = dim
         shards = [(p, s) for p, s in zip(self._shard_paths, self._shards, strict=True) if s.shape[1] == dim]
-        digests_of = {id(s): [] for _, s in shards}
+        digests_of: dict[int, list[tuple[int, bytes]]] = {id(s): [] for _, s in shards}
         for digest, (shard, row) in self._index.items():
             vectors = self._shards[shard]
             if id(vectors) in digests_of:

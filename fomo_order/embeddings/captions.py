@@ -55,7 +55,7 @@ def ensemble(caption_vectors: np.ndarray, rows_per_concept: Sequence[np.ndarray]
     counts = np.array([len(rows) for rows in rows_per_concept])
     for count in np.unique(counts):
         members = np.flatnonzero(counts == count)
-        rows = np.stack([rows_per_concept[i] for i in members])
+        rows = np.stack([rows_per_concept[int(i)] for i in members])
         result[members] = unit[rows].sum(axis=1) / count
     result /= np.linalg.norm(result, axis=1, keepdims=True)
     return result.astype(np.float32)

@@ -23,7 +23,7 @@ class CausalTextTower:
 
     token_embedding: nn.Embedding
     positional_embedding: torch.Tensor
-    transformer: nn.Module
+    transformer: Any  # open_clip's Transformer or CustomTransformer: get_cast_dtype(), forward(x, attn_mask=)
     ln_final: nn.Module
     text_projection: Any  # nn.Linear, a (width, dim) parameter, or None
     attn_mask: torch.Tensor
@@ -36,6 +36,7 @@ def causal_text_tower(model: nn.Module) -> CausalTextTower | str:
     from open_clip.model import CLIP
     from open_clip.transformer import TextTransformer
 
+    parts: Any  # a CLIP or a TextTransformer: open_clip has no type hints
     if isinstance(model, CLIP):
         parts, pool_type, eos_id = model, model.text_pool_type, getattr(model, "text_eos_id", None)
     elif isinstance(getattr(model, "text", None), TextTransformer):
@@ -66,6 +67,7 @@ def pool_positions(tokens: torch.Tensor, pool_type: str, eos_id: int | None) -> 
     if pool_type == "argmax":
         return tokens.argmax(dim=-1)
     if pool_type == "eos":
+        assert eos_id is not None  # open_clip gives every eos-pooling tower its eos id
         return (tokens == eos_id).int().argmax(dim=-1)
     if pool_type == "first":
         return torch.zeros(tokens.shape[0], dtype=torch.long, device=tokens.device)

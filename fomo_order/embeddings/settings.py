@@ -92,6 +92,7 @@ class Runtime:
 
 def resolve_runtime(settings: EmbedSettings) -> Runtime:
     """Pick the device; fp16 needs CUDA (CPU autocast is bf16 only, fp16 there is slow and lossy)."""
+    assert settings.device is not None  # __post_init__ made None Device.AUTO
     device = resolve_device(settings.device)
     if device == "cpu" and settings.precision is Precision.FP16:
         raise ParameterError("precision", "fp16 needs a CUDA device; on the CPU use fp32 or bf16")

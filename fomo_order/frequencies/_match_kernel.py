@@ -34,7 +34,9 @@ def _slot(key: np.uint64, mask: np.uint64) -> np.int64:
 
 
 @njit(cache=True, nogil=True)
-def build_tables(phrase_bytes: np.ndarray, offsets: np.ndarray, capacity: int):
+def build_tables(
+    phrase_bytes: np.ndarray, offsets: np.ndarray, capacity: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Hash tables for phrases ``phrase_bytes[offsets[p]:offsets[p + 1]]`` (normalized, no outer spaces).
 
     Returns ``(phrase_keys, phrase_ids, first_keys, first_lengths)``: open addressing, ``capacity`` slots

@@ -172,6 +172,7 @@ class CountCache:
         if self.path is None:
             self._db = self._connect(":memory:")
             return
+        assert self.directory is not None  # path is set exactly when directory is
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -192,7 +193,7 @@ class CountCache:
 
     def _connect(self, where: str | Path) -> sqlite3.Connection:
         """Open, check (integrity, schema) and prepare the database; _Damaged or _Unusable when it cannot."""
-        db = None
+        db: sqlite3.Connection | None = None
         try:
             db = sqlite3.connect(where, timeout=LOCK_WAIT_S, isolation_level=None)
             if where != ":memory:":
@@ -207,6 +208,7 @@ class CountCache:
                 db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             return db
         except _Damaged:
+            assert db is not None  # raised only by the checks of an open database
             db.close()
             raise
         except sqlite3.Error as exc:
@@ -231,6 +233,7 @@ class CountCache:
 
     def _set_aside(self) -> Path:
         """Rename the damaged file (and its WAL files) beside it; the name says when."""
+        assert self.path is not None  # only a cache in a file is damaged
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         aside = self.path.with_name(f"{CACHE_FILE}.damaged-{stamp}")
         serial = 1

@@ -28,6 +28,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass
 from pathlib import Path
 from queue import Empty
+from typing import TYPE_CHECKING
 
 from fomo_order.errors import InputError, ParameterError
 from fomo_order.fileio import sha256_file
@@ -36,6 +37,9 @@ from fomo_order.frequencies.cache import CountCache
 from fomo_order.frequencies.matching import PhraseCounter
 from fomo_order.frequencies.sources import Counted, CountKind, CountRequest, Source, register
 from fomo_order.progress import SILENT, Reporter
+
+if TYPE_CHECKING:
+    from multiprocessing.queues import Queue
 
 COUNT_KINDS = tuple(kind.value for kind in CountKind)
 MATCHING = (
@@ -287,16 +291,17 @@ def _drain(progress, reporter: Reporter) -> None:
             return
 
 
-_worker_progress = None
+_worker_progress: Queue[int] | None = None
 
 
-def _worker_init(progress) -> None:
+def _worker_init(progress: Queue[int]) -> None:
     global _worker_progress
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     _worker_progress = progress
 
 
 def _worker_count(path: str, patterns: list[str], kind: str):
+    assert _worker_progress is not None  # _worker_init set it in every worker
     try:
         return count_in_file(Path(path), patterns, kind, _worker_progress.put)
     except CorpusFileError as exc:

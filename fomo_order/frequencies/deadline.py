@@ -23,7 +23,10 @@ import socket
 import threading
 import time
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from urllib3.connectionpool import HTTPConnectionPool
 
 _local = threading.local()
 _PRUNE_AT = 1024
@@ -167,7 +170,7 @@ def deadline_connection_class(connection_class: type) -> type:
 
 
 @cache
-def deadline_pool_class(pool_class: type) -> type:
+def deadline_pool_class(pool_class: type[HTTPConnectionPool]) -> type:
     """``pool_class`` (a urllib3 connection pool class) making :func:`deadline_connection_class` connections."""
     connection = deadline_connection_class(pool_class.ConnectionCls)
     return type(f"Deadline{pool_class.__name__}", (pool_class,), {"ConnectionCls": connection})

@@ -285,6 +285,7 @@ def count_infinigram(request: CountRequest) -> Counted:
             f"and cannot escape (first: {next(iter(left_out))!r}); count them with case variants (their other "
             "spellings), or give them other queries"
         )
+    assert request.index is not None  # the source has a default index
     backend = InfinigramBackend(
         options.api_url or DEFAULT_API_URL,
         request.index,

@@ -259,6 +259,7 @@ def _read_answer(phrase: str, answer: Any, outcome: BatchOutcome, redactor: Reda
     if problem:
         outcome.retry[phrase] = TransientError(f"hits.total.value in the _msearch answer {problem}")
         return
+    assert isinstance(value, int)  # count_problem passes ints only
     outcome.counts[phrase] = value
 
 
@@ -293,6 +294,7 @@ def count_wimbd(request: CountRequest) -> Counted:
     options = request.options
     credentials = resolve_credentials(options.es_url, options.es_config)
     concurrency = options.concurrency or DEFAULT_CONCURRENCY
+    assert request.index is not None  # the source has a default index
     backend = ElasticsearchBackend(credentials, request.index, concurrency=concurrency, timeout=options.timeout)
     facts = {
         "filter": index_filter(backend.index),

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from fomo_order.catalog import dataset_of
 from fomo_order.report.palette import dataset_colours
 from fomo_order.report.signals import StreamSignals
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 FORMATS = ("png", "pdf", "svg")
 DEFAULT_DPI = 150
@@ -20,7 +23,9 @@ _METADATA: dict[str, dict[str, None]] = {
     "pdf": {"Creator": None, "Producer": None, "CreationDate": None},
     "svg": {"Creator": None, "Date": None},
 }
-_RC = {"text.usetex": False, "svg.hashsalt": "fomo-order", "svg.fonttype": "path", "pdf.fonttype": 42}
+_RC: dict[RcKeyType, Any] = {
+    "text.usetex": False, "svg.hashsalt": "fomo-order", "svg.fonttype": "path", "pdf.fonttype": 42,
+}
 # (attribute of StreamSignals, column title, dot colour or None, line colour, windows per stream)
 _SIGNALS = {
     "frequency": ("counts", "log10 frequency", "tab:blue", "black", 50),
@@ -95,11 +100,11 @@ def draw_figure(streams: Sequence[StreamSignals]) -> Any:
 
 def _caption(panels: Sequence[str]) -> str:
     lines = ["Bars: the concepts of each task, stacked by dataset (colours in the legend, in stream order)."]
-    dotted = [p for p in panels if _SIGNALS[p][2] is not None]
+    dotted = [(p, colour) for p in panels if (colour := _SIGNALS[p][2]) is not None]
     if dotted:
         lines.append(
-            "Dots: one per concept (" + ", ".join(f"{_SIGNALS[p][1]}: {_SIGNALS[p][2].removeprefix('tab:')}"
-                                                 for p in dotted) + ")."
+            "Dots: one per concept (" + ", ".join(f"{_SIGNALS[p][1]}: {colour.removeprefix('tab:')}"
+                                                 for p, colour in dotted) + ")."
         )  # fmt: skip
     if panels:
         lines.append(

@@ -18,11 +18,14 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from fomo_order.embeddings.encoder import one_line
+
+if TYPE_CHECKING:
+    from torch.utils.data import Dataset
 
 # Images per worker task: small enough for a smooth progress bar, large enough to amortise the hand-over.
 CHUNK = 8
@@ -173,8 +176,9 @@ def decode_files(files: ImageFiles, workers: int) -> Iterator[Decoded]:
     """Every item of ``files`` in order, decoded by ``workers`` processes (0: in this process)."""
     from torch.utils.data import DataLoader
 
-    loader = DataLoader(
-        files,
+    # ImageFiles is a map-style dataset by its shape (len, getitem): this module imports torch only here.
+    loader: DataLoader[Decoded] = DataLoader(
+        cast("Dataset[Decoded]", files),
         batch_size=CHUNK,
         shuffle=False,
         num_workers=workers,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -198,7 +198,8 @@ def _image_features(
     image_root = None if cache_root is None else Path(cache_root) / IMAGE_CACHE_DIRECTORY
     cache = EmbeddingCache.for_model(image_root, identity, warn=reporter.note)
     readable = [i for i in range(len(sample.paths)) if i not in skipped]
-    distinct = list(dict.fromkeys(hashed[i].digest for i in readable))
+    digest_of = {i: cast(bytes, hashed[i].digest) for i in readable}  # a file read has its digest
+    distinct = list(dict.fromkeys(digest_of.values()))
     found, cached_vectors = cache.lookup(distinct)
     vector_of: dict[bytes, np.ndarray] = {}
     if cached_vectors is not None:
@@ -217,7 +218,7 @@ def _image_features(
         if missing:
             batches = _ImageBatches(tower, cache, vector_of, reporter)
             failed = batches.encode(sample, hashed, missing, settings.batch_size, workers)
-            skipped.update({i: failed[hashed[i].digest] for i in readable if hashed[i].digest in failed})
+            skipped.update({i: failed[digest_of[i]] for i in readable if digest_of[i] in failed})
     return _ImageFeatures(
         hashed=hashed,
         vector_of=vector_of,
@@ -242,6 +243,7 @@ def _score_facts(
 ) -> dict[str, Any]:
     """The meta's facts: the text side as ``embed`` records it, the image side, and the images scored."""
     listing, skipped = sample.listing, features.skipped
+    layout: dict[str, Any]
     if images.fif_info is not None:
         layout = {"fif_info": str(images.fif_info), "split": images.split_name, "info_files": listing.info_files}
     else:

@@ -173,7 +173,7 @@ def ray_totals(
         shard = max(1, -(-len(rest) // (cpus * SHARDS_PER_CPU)))
         ranges = [(first, min(len(rest), first + shard)) for first in range(0, len(rest), shard)]
         # put once: every task reads the same copies from the object store (zero-copy on each node)
-        shared = [ray.put(array) for array in (quantized, table, keys)]
+        shared_quantized, shared_table, shared_keys = (ray.put(array) for array in (quantized, table, keys))
         shared_aids = ray.put(aids.frozen())
         task = ray.remote(num_cpus=1)(_walk_shard)
         running: dict[Any, tuple[int, int]] = {}
@@ -181,8 +181,8 @@ def ray_totals(
         while pending or running:
             while pending and len(running) < cpus:
                 first, last = pending.pop(0)
-                ref = task.remote(rest[first:last], *shared, shared_aids, fixed.fraction_bits, fixed.index_bits,
-                                  keep, entry, bound)
+                ref = task.remote(rest[first:last], shared_quantized, shared_table, shared_keys, shared_aids,
+                                  fixed.fraction_bits, fixed.index_bits, keep, entry, bound)
                 running[ref] = (first, last)
             done, _ = ray.wait(list(running), num_returns=1)
             first, last = running.pop(done[0])

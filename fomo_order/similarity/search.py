@@ -22,7 +22,7 @@ numba, torch and triton are imported when a search runs, never by ``import fomo_
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -34,6 +34,9 @@ from fomo_order.similarity import lists as lists_module
 from fomo_order.similarity.lists import NeighbourLists, default_neighbours, neighbour_lists
 from fomo_order.similarity.walks import COMPILING, sample_starts, start_order, walk_rounds, walk_setup
 from fomo_order.similarity.weights import FixedPoint, fixed_point_for, quantize
+
+if TYPE_CHECKING:
+    from numba.core.dispatcher import Dispatcher
 
 REFINE_WIDTH = 10  # neighbours tried per node by the local search
 
@@ -97,7 +100,7 @@ def similarity_path(
     details: dict[str, Any] = {
         "weight": f"1 - cos, coordinates rounded to multiples of 2^-{fixed.fraction_bits}, exact arithmetic",
         "neighbours_per_node": k,
-        "starts_searched": min(int(starts), n) if sampled else (n if start is None else 1),
+        "starts_searched": min(int(starts), n) if starts is not None else (n if start is None else 1),
     }
     if sampled:
         lower_bound = True  # the certificate: how far from optimal the sampled path can be
@@ -114,7 +117,7 @@ def similarity_path(
     lists = neighbour_lists(quantized, k, fixed, where, diagnostics, reporter=reporter)
     if start is None:
         chosen_starts = None
-        if sampled:
+        if starts is not None:
             rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
             chosen_starts = sample_starts(quantized, int(starts), rng, fixed)
         chosen, searched_total = _ranked_start(quantized, lists, fixed, where, start_rank, chosen_starts,
@@ -170,12 +173,12 @@ def _check_parameters(
         raise ParameterError("ray_address", "expected a Ray cluster address or 'local'")
 
 
-def _kernels_for(n: int, where: str, refine: Refine, lower_bound: bool, sampled: bool) -> list:
+def _kernels_for(n: int, where: str, refine: Refine, lower_bound: bool, sampled: bool) -> list[Dispatcher]:
     """The numba kernels (their outermost dispatchers) that a search of ``n`` concepts calls, but for
     ``row_rests`` (called, and announced, only where walks run out: see :mod:`.walks`)."""
     from fomo_order.similarity import _greedy_numba
 
-    kernels = [_greedy_numba._walk_lanes]
+    kernels: list[Dispatcher] = [_greedy_numba._walk_lanes]
     if where == "cpu" and n > lists_module.EXACT_LISTS_MAX:
         from fomo_order.similarity import _knn_numba
 
