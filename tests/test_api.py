@@ -162,7 +162,8 @@ def test_notebook_sized_reprs() -> None:
 @pytest.mark.parametrize(
     ("args", "modules", "line"),
     [
-        (["order", "similarity", "CATALOG", "--embeddings", "streams/embeddings.npy", "-o", "OUT"], ("numba",),
+        (["order", "similarity", "CATALOG", "--embeddings", "streams/embeddings.npy", "--refine", "2opt", "-o", "OUT"],
+         ("numba",),
          "error: order similarity needs the similarity extra: pip install 'fomo-order[similarity]'"),
         (["embed", "CATALOG", "-o", "OUT"], ("torch", "sentence_transformers", "open_clip"),
          "error: embed needs the embed extra: pip install 'fomo-order[embed]'"),

@@ -31,6 +31,7 @@ from fomo_order.choices import Choice, Device, parse_choice, resolve_device
 from fomo_order.errors import ParameterError
 from fomo_order.progress import SILENT, Reporter
 from fomo_order.similarity import lists as lists_module
+from fomo_order.similarity import small
 from fomo_order.similarity.lists import NeighbourLists, default_neighbours, neighbour_lists
 from fomo_order.similarity.walks import COMPILING, sample_starts, start_order, walk_rounds, walk_setup
 from fomo_order.similarity.weights import FixedPoint, fixed_point_for, quantize
@@ -109,6 +110,12 @@ def similarity_path(
     diagnostics: dict[str, Any] = {"device": where}
     if n == 1:
         return _one_concept(start, sampled, lower_bound, details, diagnostics)
+    if small.numpy_walks_serve(n, where, refine is not Refine.NONE, lower_bound, sampled, ray_address):
+        path, total, chosen = small.numpy_search(quantized, fixed, start, start_rank, reporter)
+        diagnostics["kernel"] = "numpy"
+        cost = fixed.to_float(total)
+        rank = None if start is not None else start_rank
+        return SimilarityPath(path, cost, chosen, rank, cost, None, details, diagnostics)
 
     from fomo_order.similarity import _greedy_numba
 
@@ -272,9 +279,9 @@ def all_start_totals(
 
     ``keep=K`` prunes walks that cannot be among the K best (numba and triton kernels); ``keep=None`` walks
     every start to the end. ``kernel``: ``numba`` (default on cpu, and with a Ray cluster), ``triton``
-    (default on cuda; on cpu only in Triton's interpreter, for tests) or ``torch`` (the earlier GPU kernel,
-    kept for comparison). ``starts``: walk only these starts (the others stay -1). ``ray_address``: walk on
-    a Ray cluster.
+    (default on cuda; on cpu only in Triton's interpreter, for tests), ``torch`` (the earlier GPU kernel,
+    kept for comparison) or ``numpy`` (the small-catalog walks, no pruning: O(N^2) memory). ``starts``:
+    walk only these starts (the others stay -1). ``ray_address``: walk on a Ray cluster.
     """
     kernel = kernel or ("triton" if where == "cuda" and ray_address is None else "numba")
     if kernel in ("triton", "torch"):
@@ -286,6 +293,17 @@ def all_start_totals(
         raise ValueError(f"unknown device {where!r}")
     n = quantized.shape[0]
     totals = np.full(n, -1, dtype=np.int64)
+    if kernel == "numpy":
+        from fomo_order.similarity import _greedy_numpy
+
+        order = np.arange(n, dtype=np.int64) if starts is None else np.asarray(starts, dtype=np.int64)
+        totals[order] = _greedy_numpy.lockstep_totals(order, _greedy_numpy.full_keys(quantized, fixed),
+                                                      fixed.index_bits)
+        if diagnostics is not None:
+            diagnostics.update(kernel="numpy")
+        return totals
+    if kernel != "numba":
+        raise ValueError(f"unknown kernel {kernel!r}")
     table, entry = walk_setup(lists, fixed, keep)
     if starts is None:
         order = start_order(lists, fixed) if keep is not None else np.arange(n, dtype=np.int64)

@@ -16,7 +16,7 @@ import pytest
 
 from fomo_order._numba_cache import cached
 from fomo_order.choices import cuda_impossible, resolve_device
-from fomo_order.similarity import search, similarity_path
+from fomo_order.similarity import search, similarity_path, small
 from tests.conftest import REPO, RecordingReporter
 
 # Runs `order similarity` on the demo with the default --device auto and reports what got imported.
@@ -96,6 +96,7 @@ def test_cached_reads_numbas_index_for_the_source_as_it_is(tmp_path: Path) -> No
 def test_a_search_says_when_it_compiles_its_kernels(monkeypatch) -> None:
     x = np.random.default_rng(3).standard_normal((40, 6)).astype(np.float32)
     x /= np.linalg.norm(x, axis=1, keepdims=True)
+    monkeypatch.setattr(small, "numba_loaded", lambda: True)  # numba's walks, not the small-catalog numpy ones
     similarity_path(x, device="cpu")  # compiles what is missing
     warm = RecordingReporter()
     first = similarity_path(x, device="cpu", reporter=warm)

@@ -13,7 +13,7 @@ from fomo_order.errors import ParameterError
 from fomo_order.similarity import greedy_start_costs, naive_greedy_all_starts, similarity_path
 from fomo_order.similarity.reference import naive_greedy_costs, naive_walk
 from fomo_order.similarity.weights import exact_weights, fixed_point_for, quantize
-from tests.conftest import REPO, shared_path
+from tests.conftest import REPO
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("numba")
@@ -35,23 +35,6 @@ def with_duplicates(rng: np.random.Generator, distinct: int, n: int, dim: int) -
 def ranked_starts(costs: np.ndarray) -> np.ndarray:
     """Starts by (greedy cost, start index): the paper's tie rule for equal costs."""
     return np.lexsort((np.arange(len(costs)), costs))
-
-
-@pytest.fixture(scope="module")
-def fif_subset() -> np.ndarray:
-    """1,500 rows of the MiniLM FoMo-in-Flux embeddings, including every exact duplicate of the file."""
-    matrix = np.load(shared_path("fif", "minilm-embeddings.npy")).astype(np.float32)
-    _, inverse, counts = np.unique(matrix, axis=0, return_inverse=True, return_counts=True)
-    duplicated = np.flatnonzero(counts[inverse.ravel()] > 1)
-    others = np.setdiff1d(np.arange(len(matrix)), duplicated)
-    picked = np.sort(np.concatenate([duplicated, np.random.default_rng(7).choice(others, 1500 - len(duplicated))]))
-    rows = matrix[picked]
-    return (rows / np.linalg.norm(rows.astype(np.float64), axis=1, keepdims=True)).astype(np.float32)
-
-
-@pytest.fixture(scope="module")
-def fif_naive_costs(fif_subset: np.ndarray) -> np.ndarray:
-    return naive_greedy_costs(fif_subset)
 
 
 # -- the arithmetic ---------------------------------------------------------------------------------
