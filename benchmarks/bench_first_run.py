@@ -59,18 +59,18 @@ def main() -> None:
         timed(similarity_run, warm_cache)  # compiles once into the warm cache
         random = median_of([timed(random_run, environment) for _ in range(repeats)])
         warm = median_of([timed(similarity_run, warm_cache) for _ in range(repeats)])
-        cold_runs = []
-        for repeat in range(repeats):
-            cold_cache = {**environment, "NUMBA_CACHE_DIR": str(Path(tmp) / f"cold-cache-{repeat}")}  # empty
-            cold_runs.append(timed(similarity_run, cold_cache))
-        cold = median_of(cold_runs)
+
+
+        def first_runs(command: list[str], name: str) -> tuple[float, float]:
+            """Median of runs, each with an empty NUMBA_CACHE_DIR of its own."""
+            return median_of([timed(command, {**environment, "NUMBA_CACHE_DIR": str(Path(tmp) / f"{name}-{repeat}")})
+                              for repeat in range(repeats)])
+
+        cold = first_runs(similarity_run, "cold-cache")
         refine_run = [*similarity_run, "--refine", "2opt"]
         timed(refine_run, warm_cache)
         refine_warm = median_of([timed(refine_run, warm_cache) for _ in range(repeats)])
-        refine_cold = median_of([
-            timed(refine_run, {**environment, "NUMBA_CACHE_DIR": str(Path(tmp) / f"cold-refine-{repeat}")})
-            for repeat in range(repeats)
-        ])
+        refine_cold = first_runs(refine_run, "cold-refine")
     print(f"order random (warm):                      {random[0]:6.2f} s wall, {random[1]:6.2f} s CPU")
     for name, (wall, cpu), goal in (("order similarity (warm):", warm, WARM_SIMILARITY_GOAL),
                                     ("order similarity (first run):", cold, COLD_SIMILARITY_GOAL),

@@ -5,7 +5,7 @@ first unvisited node of ``c``'s sorted head, else of its sorted tier of ``TIER``
 key of ``c``'s unvisited nodes in the full key matrix. Keys are ``(weight << index_bits) | index`` from
 the exact integer weights (:mod:`.weights`), so the smallest key is the lightest edge with the tie rule
 "lower index first", and the totals are the numba and Triton kernels' to the bit. Time is O(N^2) per
-step in the worst case and memory O(N^2): :data:`~fomo_order.similarity.search.NUMPY_WALKS_MAX` bounds N.
+step in the worst case and memory O(N^2): :data:`~fomo_order.similarity.small.NUMPY_WALKS_MAX` bounds N.
 """
 
 from __future__ import annotations

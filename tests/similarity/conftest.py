@@ -1,5 +1,5 @@
-"""Fixtures of the similarity tests: a FoMo-in-Flux subset and its naive greedy costs, built once a session
-(the naive reference takes seconds at 1,500 concepts)."""
+"""Data of the similarity tests: random unit rows (with exact ties where asked), and a FoMo-in-Flux subset
+with its naive greedy costs, built once a session (the naive reference takes seconds at 1,500 concepts)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,17 @@ import pytest
 
 from fomo_order.similarity.reference import naive_greedy_costs
 from tests.conftest import shared_path
+
+
+def unit_rows(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
+    x = rng.standard_normal((n, dim)).astype(np.float32)
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def with_duplicates(rng: np.random.Generator, distinct: int, n: int, dim: int) -> np.ndarray:
+    """``n`` rows drawn from ``distinct`` vectors: many exact ties, in shuffled positions."""
+    base = unit_rows(rng, distinct, dim)
+    return base[rng.integers(0, distinct, size=n)]
 
 
 @pytest.fixture(scope="session")

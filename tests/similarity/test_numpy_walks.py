@@ -14,7 +14,7 @@ from fomo_order.similarity import _greedy_numpy, search, similarity_path, small
 from fomo_order.similarity.reference import naive_greedy_all_starts, naive_greedy_costs, naive_walk
 from fomo_order.similarity.weights import exact_weights, fixed_point_for, quantize
 from tests.conftest import REPO
-from tests.similarity.test_search import unit_rows
+from tests.similarity.conftest import unit_rows, with_duplicates
 
 
 def keys_of(x: np.ndarray):
@@ -26,9 +26,7 @@ def keys_of(x: np.ndarray):
                                                     (300, 16, 30), (200, 6, 3)])
 def test_lockstep_totals_are_the_naive_walks(n: int, dim: int, distinct: int | None) -> None:
     rng = np.random.default_rng(n + dim)
-    x = unit_rows(rng, distinct or n, dim)
-    if distinct:  # many exact ties, in shuffled positions
-        x = x[rng.integers(0, distinct, size=n)]
+    x = with_duplicates(rng, distinct, n, dim) if distinct else unit_rows(rng, n, dim)
     keys, fixed = keys_of(x)
     totals = _greedy_numpy.lockstep_totals(np.arange(n), keys, fixed.index_bits)
     assert np.array_equal(totals, naive_greedy_costs(x))
@@ -37,7 +35,7 @@ def test_lockstep_totals_are_the_naive_walks(n: int, dim: int, distinct: int | N
 
 
 def test_a_walk_is_the_naive_walk_step_for_step() -> None:
-    x = unit_rows(np.random.default_rng(5), 120, 5)[np.random.default_rng(6).integers(0, 60, size=120)]
+    x = with_duplicates(np.random.default_rng(5), 60, 120, 5)
     keys, fixed = keys_of(x)
     weights = exact_weights(quantize(x, fixed), slice(None), fixed)
     for start in (0, 7, 119):
@@ -69,8 +67,7 @@ def test_similarity_path_walks_in_numpy_when_numba_is_not_loaded(numpy_walks) ->
 
 def test_the_numpy_and_numba_searches_agree(monkeypatch) -> None:
     pytest.importorskip("numba")
-    rng = np.random.default_rng(9)
-    x = unit_rows(rng, 50, 6)[rng.integers(0, 50, size=400)]
+    x = with_duplicates(np.random.default_rng(9), 50, 400, 6)
     for kwargs in ({}, {"start_rank": 3}, {"start": 11}, {"start_rank": 400}):
         monkeypatch.setattr(small, "numba_loaded", lambda: False)
         fast = similarity_path(x, device="cpu", **kwargs)

@@ -14,22 +14,12 @@ from fomo_order.similarity import greedy_start_costs, naive_greedy_all_starts, s
 from fomo_order.similarity.reference import naive_greedy_costs, naive_walk
 from fomo_order.similarity.weights import exact_weights, fixed_point_for, quantize
 from tests.conftest import REPO
+from tests.similarity.conftest import unit_rows, with_duplicates
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("numba")
 
 CUDA = torch.cuda.is_available()
-
-
-def unit_rows(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
-    x = rng.standard_normal((n, dim)).astype(np.float32)
-    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
-
-
-def with_duplicates(rng: np.random.Generator, distinct: int, n: int, dim: int) -> np.ndarray:
-    """``n`` rows drawn from ``distinct`` vectors: many exact ties, in shuffled positions."""
-    base = unit_rows(rng, distinct, dim)
-    return base[rng.integers(0, distinct, size=n)]
 
 
 def ranked_starts(costs: np.ndarray) -> np.ndarray:
