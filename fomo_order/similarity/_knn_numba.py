@@ -2,10 +2,11 @@
 
 The tiles come from a float32 matmul whose error is at most ``margin / 2``. Every column within
 ``margin`` below a row's k-th largest approximate value is a candidate, which provably includes the true
-k nearest (see :func:`absorb`). The candidates then get exact dot products, computed column by column so
-that each candidate vector is read once per block of rows (a sampled matmul; row-by-row order would fetch
-them from memory again and again), and are sorted by the int64 key ``(weight << index_bits) | index``:
-by weight, ties to the lower index.
+k nearest (see the comment above :func:`absorb_rows`). Each row's floor starts from a sampled guess,
+checked at the end (:func:`finish_candidates`). The candidates then get exact dot products, computed
+column by column so that each candidate vector is read once per block of rows (a sampled matmul;
+row-by-row order would fetch them from memory again and again), and are sorted by the int64 key
+``(weight << index_bits) | index``: by weight, ties to the lower index.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ def exact_candidate_dots(vectors, first_row, row_start, columns):
 
 @nb.njit(cache=True, parallel=True)
 def sorted_keys(first_row, row_start, columns, values, dots, scale, index_bits, out_keys):
-    """Write each tile row's k smallest keys into ``out_keys``; returns the largest |approximate - exact|."""
+    """Write each tile row's k smallest keys into ``out_keys``; returns the largest |approximate - exact|.
+    (A row with fewer than k candidates, marked unproven by :func:`finish_candidates`, gets -1 after them.)"""
     rows = row_start.shape[0] - 1
     k = out_keys.shape[1]
     errors = np.zeros(rows, dtype=np.float64)
@@ -60,10 +62,54 @@ def sorted_keys(first_row, row_start, columns, values, dots, scale, index_bits, 
             if weight < 0:
                 weight = 0
             keys[t] = (weight << index_bits) | np.int64(columns[begin + t])
-        keys.sort()
-        out_keys[first_row + r, :] = keys[:k]
+        _bucket_sort(keys)
+        kept = min(k, keys.shape[0])  # fewer than k: a floor guessed too high, the row is redone exactly
+        out_keys[first_row + r, :kept] = keys[:kept]
+        out_keys[first_row + r, kept:] = -1
         errors[r] = worst
     return errors.max()
+
+
+_BUCKET_MOST = 32  # a bucket this full (many equal weights) makes insertion sort slow: sort the row instead
+
+
+@nb.njit(cache=True)
+def _bucket_sort(keys):
+    """Sort distinct int64 keys in place: one bucket per key over their range, then insertion sort.
+
+    A row's candidate weights spread smoothly over their range, so buckets hold a key or two and the
+    whole sort is a few linear passes (numba's quicksort of ~2,000 keys took most of the lists' sorting
+    time). The bucket of a key is a non-decreasing function of the key (float rounding is monotone),
+    so after bucketing keys are out of order only within a bucket."""
+    m = keys.shape[0]
+    if m < 64:
+        keys.sort()
+        return
+    low = keys.min()
+    per_key = m / (np.float64(keys.max() - low) + 1.0)
+    fill = np.zeros(m + 1, dtype=np.int64)
+    for t in range(m):
+        fill[min(m - 1, np.int64(np.float64(keys[t] - low) * per_key)) + 1] += 1
+    most = 0
+    for b in range(m):
+        most = max(most, fill[b + 1])
+        fill[b + 1] += fill[b]
+    if most > _BUCKET_MOST:
+        keys.sort()
+        return
+    placed = np.empty(m, dtype=np.int64)
+    for t in range(m):
+        b = min(m - 1, np.int64(np.float64(keys[t] - low) * per_key))
+        placed[fill[b]] = keys[t]
+        fill[b] += 1
+    for t in range(1, m):
+        key = placed[t]
+        slot = t
+        while slot > 0 and placed[slot - 1] > key:
+            placed[slot] = placed[slot - 1]
+            slot -= 1
+        placed[slot] = key
+    keys[:] = placed
 
 
 # -- lists from symmetric tiles -----------------------------------------------------------------------
@@ -72,7 +118,9 @@ def sorted_keys(first_row, row_start, columns, values, dots, scale, index_bits, 
 # floor cannot come from a histogram of the whole row: each row keeps a buffer of candidates and a floor
 # (the k-th largest approximate value seen so far, minus the margin) that rises as the buffer is compacted.
 # Any column of the true k nearest stays: its approximate value is at least the final k-th largest minus
-# the margin, which is at least every floor the row ever had.
+# the margin, which is at least every floor that compaction gave the row. The floor a row starts with is a
+# guess from a sample of columns (``lists.sampled_floors``): far fewer candidates to keep and compact
+# than from no floor. It is proved at the end or the row is redone exactly (:func:`finish_candidates`).
 
 
 _COMPACT_BUCKETS = 1024
@@ -123,66 +171,115 @@ def _compact(columns, values, count, k, margin):
     return _keep_from(columns, values, count, floor), floor
 
 
+CHUNK = 32  # entries offered between checks for room: the buffers are CHUNK wider than their capacity
+
+
 @nb.njit(cache=True, inline="always")
-def _offer_all(line, node, candidate_first, k, margin, columns, values, counts, floors, overflow):
-    """Offer ``line[t]`` (approximate dot of ``node`` and node ``candidate_first + t``) to the buffer of
-    ``node``, compacting it when full; the buffer's count and floor stay in registers meanwhile."""
-    capacity = columns.shape[1]
-    count = counts[node]
-    floor = floors[node]
-    for t in range(line.shape[0]):
-        value = line[t]
-        if np.float64(value) >= floor:
-            candidate = candidate_first + t
-            if candidate == node:
-                continue
-            if count == capacity:
-                count, floor = _compact(columns[node], values[node], count, k, margin)
-                if count == capacity:
-                    overflow[node] = True
-                    break
-                if np.float64(value) < floor:
-                    continue
-            columns[node, count] = candidate
-            values[node, count] = value
-            count += 1
-    counts[node] = count
-    floors[node] = floor
+def _threshold(floor):
+    """A float32 at or below ``floor``: comparing float32 values with it keeps every value >= ``floor``
+    (and a few within 1e-6 below it, which the exact re-ranking sorts out)."""
+    return np.float32(floor - 1e-6)
+
+
+@nb.njit(cache=True, inline="always")
+def _make_room(columns, values, count, floor, k, margin, capacity):
+    """(count, floor, room): past ``capacity`` entries the buffer is compacted; ``room`` is False when it
+    stays past it (more near-duplicates than a buffer holds)."""
+    if count <= capacity:
+        return count, floor, True
+    count, compacted = _compact(columns, values, count, k, margin)
+    return count, max(floor, compacted), count <= capacity
 
 
 @nb.njit(cache=True, parallel=True)
-def absorb(tile, row_first, column_first, k, margin, columns, values, counts, floors, overflow):
+def absorb_rows(tile, row_first, column_first, k, margin, columns, values, counts, floors, overflow):
     """Offer ``tile[r, c]`` (approximate dot of nodes row_first + r and column_first + c) to the buffer of
-    row node r.
+    node row_first + r. Entries are written without a branch (the slot after the last entry, kept only if
+    the value reaches the floor), CHUNK at a time after a check for room.
 
-    A node whose buffer stays full after compaction (more than its capacity within the margin of its
-    k-th value: duplicates) is marked in ``overflow`` and gets an exact full row later."""
+    A node whose buffer stays full after compaction is marked in ``overflow`` and gets an exact full row
+    later. The tile's entries of a node with itself must be -inf."""
+    capacity = columns.shape[1] - CHUNK
+    length = tile.shape[1]
     for r in nb.prange(tile.shape[0]):
-        if not overflow[row_first + r]:
-            _offer_all(tile[r], row_first + r, column_first, k, margin, columns, values, counts, floors, overflow)
+        node = row_first + r
+        if overflow[node]:
+            continue
+        count = counts[node]
+        floor = floors[node]
+        threshold = _threshold(floor)
+        for t0 in range(0, length, CHUNK):
+            count, raised, room = _make_room(columns[node], values[node], count, floor, k, margin, capacity)
+            if not room:
+                overflow[node] = True
+                break
+            if raised != floor:
+                floor = raised
+                threshold = _threshold(floor)
+            for t in range(t0, min(length, t0 + CHUNK)):
+                value = tile[r, t]
+                columns[node, count] = column_first + t
+                values[node, count] = value
+                count += value >= threshold
+        counts[node] = count
+        floors[node] = floor
 
 
 @nb.njit(cache=True, parallel=True)
-def transpose_into(tile, out):
-    """``out[:cols, :rows] = tile.T``, in 32 x 32 blocks (a block's lines stay in cache while it is copied)."""
+def absorb_columns(tile, row_first, column_first, k, margin, columns, values, counts, floors, overflow):
+    """Offer ``tile[r, c]`` to the buffer of node column_first + c (the candidate is row_first + r): the
+    tile read as its transpose. A thread takes a group of CHUNK columns and copies CHUNK x CHUNK squares of
+    them, transposed, into a small array that stays in cache; each column of a square is then offered as
+    a row is. (Offering straight from the tile writes to CHUNK buffers at once, far apart in memory, for
+    every tile row: several times slower here.)"""
+    capacity = columns.shape[1] - CHUNK
     rows, cols = tile.shape
-    for block in nb.prange((rows + 31) // 32):
-        r0 = block * 32
-        r1 = min(rows, r0 + 32)
-        for c0 in range(0, cols, 32):
-            for r in range(r0, r1):
-                for c in range(c0, min(cols, c0 + 32)):
-                    out[c, r] = tile[r, c]
+    for group in nb.prange((cols + CHUNK - 1) // CHUNK):
+        c0 = group * CHUNK
+        width = min(cols, c0 + CHUNK) - c0
+        square = np.empty((CHUNK, CHUNK), dtype=np.float32)
+        for r0 in range(0, rows, CHUNK):
+            height = min(rows, r0 + CHUNK) - r0
+            for r in range(height):
+                for c in range(width):
+                    square[c, r] = tile[r0 + r, c0 + c]
+            for c in range(width):
+                node = column_first + c0 + c
+                if overflow[node]:
+                    continue
+                count, floor, room = _make_room(columns[node], values[node], counts[node], floors[node], k, margin,
+                                                capacity)
+                if not room:
+                    overflow[node] = True
+                    continue
+                threshold = _threshold(floor)
+                for r in range(height):
+                    value = square[c, r]
+                    columns[node, count] = row_first + r0 + r
+                    values[node, count] = value
+                    count += value >= threshold
+                counts[node] = count
+                floors[node] = floor
 
 
 @nb.njit(cache=True, parallel=True)
-def finish_candidates(first, last, k, margin, columns, values, counts):
-    """The buffers of rows first..last-1 compacted one last time, as CSR (row_start, columns, values)."""
+def finish_candidates(first, last, k, margin, columns, values, counts, starting_floors, unproven):
+    """The buffers of rows first..last-1 compacted one last time, as CSR (row_start, columns, values).
+
+    A row's starting floor was a guess (see ``lists.sampled_floors``); it held if at least k of the row's
+    values reach it plus the margin: then the row's k-th largest value does, and the floor is at or below
+    that value minus the margin, as the screen requires. Rows where it did not hold are marked in
+    ``unproven`` (their lists are computed exactly instead)."""
     rows = last - first
     kept = np.empty(rows, dtype=np.int64)
     for r in nb.prange(rows):
         node = first + r
         count = counts[node]
+        proof = starting_floors[node] + margin
+        reaching = 0
+        for t in range(count):
+            reaching += np.float64(values[node, t]) >= proof
+        unproven[node] = reaching < k
         if count > k:
             count, _ = _compact(columns[node], values[node], count, k, margin)
         kept[r] = count

@@ -8,6 +8,7 @@ exact float64 tiles (see :mod:`fomo_order.similarity.devices`). The N x N matrix
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,9 @@ CPU_TILE_BYTES = 32 << 20  # float64 tiles of exact weights, where the screen ca
 # Up to this many nodes the CPU lists come from exact float64 products in full rows (numpy's BLAS, tens of
 # milliseconds): no screening kernel to compile, which would cost a first run several seconds.
 EXACT_LISTS_MAX = 2048
+# Starting floors of the screen (see ``sampled_floors``): FLOOR_SAMPLE columns, FLOOR_ROWS rows at a time.
+FLOOR_SAMPLE, FLOOR_SIGMAS, FLOOR_ROWS = 1024, 4.0, 8192
+NO_FLOOR = -2.0  # below every cosine: every value passes
 
 
 @dataclass(frozen=True)
@@ -95,39 +99,43 @@ def _screened_keys(quantized, k, fixed, diagnostics, reporter) -> np.ndarray:
     from fomo_order.similarity import _knn_numba
 
     n = quantized.shape[0]
-    keys = np.empty((n, k), dtype=np.int64)
     bound = float32_matmul_error_bound(quantized.shape[1])
     margin = 2.0 * bound
-    capacity = min(n - 1, k + max(k // 2, 64))  # candidates a row holds between compactions
-    columns = np.empty((n, capacity), dtype=np.int32)
-    values = np.empty((n, capacity), dtype=np.float32)
+    starting_floors = sampled_floors(quantized, k, margin)
+    # Candidates a row holds between compactions: from a sampled floor a row keeps little more than its k
+    # nearest; from none, the first compactions see only a part of the row, and ties at its k-th value
+    # then (duplicates) need room until later tiles raise the floor.
+    spare = k // 8 if (starting_floors > NO_FLOOR).any() else k // 2
+    capacity = min(n - 1, k + max(spare, 64))
+    keys, columns, values = _shared_rows(n, k, capacity + _knn_numba.CHUNK)
     counts = np.zeros(n, dtype=np.int64)
-    floors = np.full(n, -np.inf)
+    floors = starting_floors.copy()
     overflow = np.zeros(n, dtype=np.bool_)
     block = SYMMETRIC_BLOCK
-    flipped = np.empty((block, block), dtype=np.float32)
     for first in range(0, n, block):
         rows = quantized[first : first + block]
         for other in range(first, n, block):
             tile = rows @ quantized[other : other + block].T  # float32 BLAS; its error is within ``bound``
-            _knn_numba.absorb(tile, first, other, k, margin, columns, values, counts, floors, overflow)
+            if other == first:
+                np.fill_diagonal(tile, -np.inf)  # a node is not its own neighbour
+            _knn_numba.absorb_rows(tile, first, other, k, margin, columns, values, counts, floors, overflow)
             if other != first:  # the same tile serves the other block's rows, read as rows of its transpose
-                view = flipped[: tile.shape[1], : tile.shape[0]]
-                _knn_numba.transpose_into(tile, view)
-                _knn_numba.absorb(view, other, first, k, margin, columns, values, counts, floors, overflow)
+                _knn_numba.absorb_columns(tile, first, other, k, margin, columns, values, counts, floors, overflow)
         reporter.advance(min(block, n - first))
     worst = 0.0
+    unproven = np.zeros(n, dtype=np.bool_)
     for first in range(0, n, EXACT_BLOCK):
         last = min(n, first + EXACT_BLOCK)
         row_start, candidates, approximate = _knn_numba.finish_candidates(first, last, k, margin, columns, values,
-                                                                          counts)
+                                                                          counts, starting_floors, unproven)
         dots = _knn_numba.exact_candidate_dots(quantized, first, row_start, candidates)
         error = _knn_numba.sorted_keys(first, row_start, candidates, approximate, dots, fixed.scale,
                                        fixed.index_bits, keys)
         worst = max(worst, error)
     del columns, values
-    if overflow.any():  # more near-duplicates than a buffer holds: those rows exactly, in full
-        rows = np.flatnonzero(overflow)
+    exact_rows = overflow | unproven
+    if exact_rows.any():  # more near-duplicates than a buffer holds, or a floor guessed too high: exactly, in full
+        rows = np.flatnonzero(exact_rows)
         keys[rows] = exact_keys(quantized, rows, k, fixed)
         if diagnostics is not None:
             diagnostics["full_rows_for_lists"] = len(rows)
@@ -137,6 +145,42 @@ def _screened_keys(quantized, k, fixed, diagnostics, reporter) -> np.ndarray:
         if diagnostics is not None:
             diagnostics["screening_fallback"] = True
     return keys
+
+
+def _shared_rows(n: int, k: int, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(keys, columns, values): the lists (N, k) and the candidate buffers (N, width) in one allocation.
+
+    Row u's buffers (its columns, then its values) start at byte ``u * 8 * width``, its keys at ``u * 8 *
+    k`` (``k <= width``): the keys of rows up to u only overwrite buffers of rows up to u, and rows are
+    finished in order, so the lists reuse the buffers' memory. On these machines touching fresh memory
+    costs about 2 ms per MiB (the lists of 18,381 concepts: 290 MiB), and the peak is lower."""
+    arena = np.empty(n * max(2 * width, k), dtype=np.int64)
+    keys = arena[: n * k].reshape(n, k)
+    rows = arena.view(np.int32)[: n * 2 * width].reshape(n, 2 * width)
+    return keys, rows[:, :width], rows.view(np.float32)[:, width:]
+
+
+def sampled_floors(quantized: np.ndarray, k: int, margin: float) -> np.ndarray:
+    """Per row, a floor to screen its tiles from the start: a row whose floor starts far below its k-th
+    largest value keeps (and compacts) thousands of candidates before its floor rises.
+
+    The floor is the ``rank``-th largest value among ``FLOOR_SAMPLE`` evenly spaced columns, minus the
+    margin, with ``rank`` about ``FLOOR_SIGMAS`` standard deviations above the sample's share of the k
+    nearest: a guess, usually below the k-th largest value. The screen checks it (see
+    ``_knn_numba.finish_candidates``) and rows where it was too high get exact full rows, so a wrong
+    guess costs time, never exactness. ``NO_FLOOR`` where the sample cannot tell (k near N)."""
+    n = quantized.shape[0]
+    floors = np.full(n, NO_FLOOR)
+    sample_size = min(FLOOR_SAMPLE, n - 1)
+    expected = k * sample_size / (n - 1)
+    rank = math.ceil(expected + FLOOR_SIGMAS * math.sqrt(expected)) + 1  # + 1: the row itself may be sampled
+    if rank > sample_size // 2:
+        return floors
+    sample = quantized[np.linspace(0, n - 1, sample_size).round().astype(np.int64)]
+    for first in range(0, n, FLOOR_ROWS):
+        block = quantized[first : first + FLOOR_ROWS] @ sample.T
+        floors[first : first + len(block)] = np.partition(block, sample_size - rank, axis=1)[:, sample_size - rank]
+    return floors - margin
 
 
 def exact_keys(quantized: np.ndarray, rows: np.ndarray, k: int, fixed: FixedPoint) -> np.ndarray:

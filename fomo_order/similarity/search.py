@@ -189,10 +189,10 @@ def _kernels_for(n: int, where: str, refine: Refine, lower_bound: bool, sampled:
     if where == "cpu" and n > lists_module.EXACT_LISTS_MAX:
         from fomo_order.similarity import _knn_numba
 
-        kernels += [_knn_numba.absorb, _knn_numba.finish_candidates, _knn_numba.exact_candidate_dots,
+        kernels += [_knn_numba.absorb_rows, _knn_numba.finish_candidates, _knn_numba.exact_candidate_dots,
                     _knn_numba.sorted_keys]
         if n > lists_module.SYMMETRIC_BLOCK:
-            kernels.append(_knn_numba.transpose_into)
+            kernels.append(_knn_numba.absorb_columns)
     if refine is Refine.TWO_OPT:
         from fomo_order.similarity import _exact_numba, _refine_numba
 

@@ -18,7 +18,7 @@ from fomo_order.similarity.weights import fixed_point_for, quantize
 
 def compile_kernels() -> float:
     """Compile (or load from numba's cache) the search's CPU kernels; returns the seconds it took."""
-    from fomo_order.similarity import _greedy_numba, _knn_numba, lists
+    from fomo_order.similarity import _greedy_numba, lists
     from fomo_order.similarity.search import similarity_path
 
     began = time.perf_counter()
@@ -30,9 +30,12 @@ def compile_kernels() -> float:
     fixed = fixed_point_for(len(x))
     quantized = quantize(x, fixed)
     lists._screened_keys(quantized, 12, fixed, None, SILENT)  # the screen of lists beyond EXACT_LISTS_MAX
-    tile = quantized[:40] @ quantized[40:].T
-    flipped = np.empty((64, 64), dtype=np.float32)
-    _knn_numba.transpose_into(tile, flipped[: tile.shape[1], : tile.shape[0]])  # lists of several blocks
+    block = lists.SYMMETRIC_BLOCK
+    try:
+        lists.SYMMETRIC_BLOCK = 40  # lists of several blocks: tiles that serve the rows of two blocks
+        lists._screened_keys(quantized, 12, fixed, None, SILENT)
+    finally:
+        lists.SYMMETRIC_BLOCK = block
     _greedy_numba.row_rests(quantized, fixed.scale, np.array([0, 5], dtype=np.int64), 12, fixed.index_bits)
     return time.perf_counter() - began
 
