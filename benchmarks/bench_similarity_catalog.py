@@ -7,9 +7,12 @@ one (a child's peak RSS counts what it inherits at the fork), the product into a
 user's first product would be. Median of ``--repeats`` (default 3) each, alternating, so that a busy
 spell of a shared machine hits both.
 
+``--against REF`` also runs the CLI of another commit (a temporary git worktree, its kernels compiled
+first) in the same rounds: the side-by-side comparison with earlier code.
+
 Needs ../shared/fif (the reference data). Run from anywhere:
 
-    python benchmarks/bench_similarity_catalog.py [--repeats 3]
+    python benchmarks/bench_similarity_catalog.py [--repeats 3] [--against REF]
 """
 
 from __future__ import annotations
@@ -59,11 +62,11 @@ finally:
 """
 
 
-def cli_run(arguments: list[str], environment: dict[str, str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS in GiB) of one child run."""
+def cli_run(arguments: list[str], environment: dict[str, str], repo: Path = REPO) -> tuple[float, float]:
+    """(wall seconds, peak RSS in GiB) of one child run of the CLI of the checkout ``repo``."""
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", CLI, *arguments], cwd=REPO, env=environment,
-                          capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", CLI, *arguments], cwd=repo,
+                          env={**environment, "PYTHONPATH": str(repo)}, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"the CLI failed (exit {done.returncode}): {done.stderr.strip()[-300:]}")
@@ -73,7 +76,9 @@ def cli_run(arguments: list[str], environment: dict[str, str]) -> tuple[float, f
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
-    repeats = parser.parse_args().repeats
+    parser.add_argument("--against", help="a git commit whose CLI runs side by side (a temporary worktree)")
+    arguments = parser.parse_args()
+    repeats = arguments.repeats
     from fomo_order.artifacts.embeddings import write_embeddings
 
     embeddings, concepts = load_fif()  # 28 MB: the children inherit little
@@ -84,18 +89,37 @@ def main() -> None:
         write_embeddings(npy, embeddings, concepts, {"model": "all-MiniLM-L6-v2 (shared reference file)"})
         command = ["order", "similarity", str(SHARED / "datasets"),
                    "--embeddings", str(npy), "--device", "cpu", "--quiet", "-o", str(Path(tmp) / "stream.json")]
-        environment = {**os.environ, "PYTHONPATH": str(REPO)}
-        cli_run(command, environment)  # numba's cache and the file system cache warm
-        cli, gram, peaks = [], [], []
-        for _ in range(repeats):
-            gram.append(gram_seconds(npy))
-            seconds, peak = cli_run(command, environment)
-            cli.append(seconds)
-            peaks.append(peak)
-    cli_median, gram_median = statistics.median(cli), statistics.median(gram)
-    print(f"one float32 Gram product X @ X.T: {gram_median:6.2f} s (runs {', '.join(f'{s:.2f}' for s in gram)})")
-    print(f"CLI order similarity, end to end: {cli_median:6.2f} s (runs {', '.join(f'{s:.2f}' for s in cli)}); "
-          f"peak RSS {max(peaks):.2f} GiB")
+        environment = dict(os.environ)
+        other = Path(tmp) / "against"
+        if arguments.against:
+            subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", "--quiet", str(other),
+                            arguments.against], check=True)
+        try:
+            cli_run(command, environment)  # numba's cache and the file system cache warm
+            runs: dict[str, list[float]] = {"cli": [], "gram": [], "peak": [], "against": [], "against_peak": []}
+            if arguments.against:
+                cli_run(command, environment, other)  # compiles that commit's kernels (its own numba cache)
+            for _ in range(repeats):
+                runs["gram"].append(gram_seconds(npy))
+                seconds, peak = cli_run(command, environment)
+                runs["cli"].append(seconds)
+                runs["peak"].append(peak)
+                if arguments.against:
+                    seconds, peak = cli_run(command, environment, other)
+                    runs["against"].append(seconds)
+                    runs["against_peak"].append(peak)
+        finally:
+            if arguments.against:
+                subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(other)], check=False)
+    cli_median, gram_median = statistics.median(runs["cli"]), statistics.median(runs["gram"])
+    listed = lambda name: ", ".join(f"{s:.2f}" for s in runs[name])  # noqa: E731
+    print(f"one float32 Gram product X @ X.T: {gram_median:6.2f} s (runs {listed('gram')})")
+    print(f"CLI order similarity, end to end: {cli_median:6.2f} s (runs {listed('cli')}); "
+          f"peak RSS {max(runs['peak']):.2f} GiB")
+    if arguments.against:
+        print(f"the same at {arguments.against}: {statistics.median(runs['against']):6.2f} s (runs "
+              f"{listed('against')}); peak RSS {max(runs['against_peak']):.2f} GiB; "
+              f"{statistics.median(runs['against']) / gram_median:.1f}x the product")
     print(f"ratio {cli_median / gram_median:.1f}x (goal <= {GOAL:g}x); median of {repeats}; "
           f"load average at the end {os.getloadavg()[0]:.1f}")
 

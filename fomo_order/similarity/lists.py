@@ -154,7 +154,7 @@ def _shared_rows(n: int, k: int, width: int) -> tuple[np.ndarray, np.ndarray, np
     k`` (``k <= width``): the keys of rows up to u only overwrite buffers of rows up to u, and rows are
     finished in order, so the lists reuse the buffers' memory. On these machines touching fresh memory
     costs about 2 ms per MiB (the lists of 18,381 concepts: 290 MiB), and the peak is lower."""
-    arena = np.empty(n * max(2 * width, k), dtype=np.int64)
+    arena = np.empty(n * max(width, k), dtype=np.int64)  # a row: width int32 columns + width float32 values
     keys = arena[: n * k].reshape(n, k)
     rows = arena.view(np.int32)[: n * 2 * width].reshape(n, 2 * width)
     return keys, rows[:, :width], rows.view(np.float32)[:, width:]
