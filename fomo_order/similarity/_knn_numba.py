@@ -73,6 +73,11 @@ def sorted_keys(first_row, row_start, columns, values, dots, scale, index_bits, 
 _BUCKET_MOST = 32  # a bucket this full (many equal weights) makes insertion sort slow: sort the row instead
 
 
+@nb.njit(cache=True, inline="always")
+def _bucket(key, low, per_key, buckets):
+    return min(buckets - 1, np.int64(np.float64(key - low) * per_key))
+
+
 @nb.njit(cache=True)
 def _bucket_sort(keys):
     """Sort distinct int64 keys in place: one bucket per key over their range, then insertion sort.
@@ -89,7 +94,7 @@ def _bucket_sort(keys):
     per_key = m / (np.float64(keys.max() - low) + 1.0)
     fill = np.zeros(m + 1, dtype=np.int64)
     for t in range(m):
-        fill[min(m - 1, np.int64(np.float64(keys[t] - low) * per_key)) + 1] += 1
+        fill[_bucket(keys[t], low, per_key, m) + 1] += 1
     most = 0
     for b in range(m):
         most = max(most, fill[b + 1])
@@ -99,7 +104,7 @@ def _bucket_sort(keys):
         return
     placed = np.empty(m, dtype=np.int64)
     for t in range(m):
-        b = min(m - 1, np.int64(np.float64(keys[t] - low) * per_key))
+        b = _bucket(keys[t], low, per_key, m)
         placed[fill[b]] = keys[t]
         fill[b] += 1
     for t in range(1, m):
@@ -191,6 +196,19 @@ def _make_room(columns, values, count, floor, k, margin, capacity):
     return count, max(floor, compacted), count <= capacity
 
 
+@nb.njit(cache=True, inline="always")
+def _offer_line(columns, values, node, count, line, candidate_first, threshold):
+    """Append ``line[t]`` (approximate dot of ``node`` and ``candidate_first + t``) to the buffer of ``node``
+    where it reaches ``threshold``, without a branch: each value goes to the slot after the last entry
+    and is kept only if it reaches. Returns the new count (the caller made room for the line)."""
+    for t in range(line.shape[0]):
+        value = line[t]
+        columns[node, count] = candidate_first + t
+        values[node, count] = value
+        count += value >= threshold
+    return count
+
+
 @nb.njit(cache=True, parallel=True)
 def absorb_rows(tile, row_first, column_first, k, margin, columns, values, counts, floors, overflow):
     """Offer ``tile[r, c]`` (approximate dot of nodes row_first + r and column_first + c) to the buffer of
@@ -216,11 +234,7 @@ def absorb_rows(tile, row_first, column_first, k, margin, columns, values, count
             if raised != floor:
                 floor = raised
                 threshold = _threshold(floor)
-            for t in range(t0, min(length, t0 + CHUNK)):
-                value = tile[r, t]
-                columns[node, count] = column_first + t
-                values[node, count] = value
-                count += value >= threshold
+            count = _offer_line(columns, values, node, count, tile[r, t0 : t0 + CHUNK], column_first + t0, threshold)
         counts[node] = count
         floors[node] = floor
 
@@ -252,13 +266,8 @@ def absorb_columns(tile, row_first, column_first, k, margin, columns, values, co
                 if not room:
                     overflow[node] = True
                     continue
-                threshold = _threshold(floor)
-                for r in range(height):
-                    value = square[c, r]
-                    columns[node, count] = row_first + r0 + r
-                    values[node, count] = value
-                    count += value >= threshold
-                counts[node] = count
+                counts[node] = _offer_line(columns, values, node, count, square[c, :height], row_first + r0,
+                                           _threshold(floor))
                 floors[node] = floor
 
 

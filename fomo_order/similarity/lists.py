@@ -94,7 +94,7 @@ def neighbour_lists(
         reporter.finish()
 
 
-def _screened_keys(quantized, k, fixed, diagnostics, reporter) -> np.ndarray:
+def _screened_keys(quantized, k, fixed, diagnostics, reporter, block: int | None = None) -> np.ndarray:
     """The CPU lists: candidates within the float32 error margin of each row's k-th best, then exact keys."""
     from fomo_order.similarity import _knn_numba
 
@@ -111,7 +111,7 @@ def _screened_keys(quantized, k, fixed, diagnostics, reporter) -> np.ndarray:
     counts = np.zeros(n, dtype=np.int64)
     floors = starting_floors.copy()
     overflow = np.zeros(n, dtype=np.bool_)
-    block = SYMMETRIC_BLOCK
+    block = block or SYMMETRIC_BLOCK
     for first in range(0, n, block):
         rows = quantized[first : first + block]
         for other in range(first, n, block):

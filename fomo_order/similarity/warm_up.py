@@ -30,12 +30,7 @@ def compile_kernels() -> float:
     fixed = fixed_point_for(len(x))
     quantized = quantize(x, fixed)
     lists._screened_keys(quantized, 12, fixed, None, SILENT)  # the screen of lists beyond EXACT_LISTS_MAX
-    block = lists.SYMMETRIC_BLOCK
-    try:
-        lists.SYMMETRIC_BLOCK = 40  # lists of several blocks: tiles that serve the rows of two blocks
-        lists._screened_keys(quantized, 12, fixed, None, SILENT)
-    finally:
-        lists.SYMMETRIC_BLOCK = block
+    lists._screened_keys(quantized, 12, fixed, None, SILENT, block=40)  # tiles that serve two blocks' rows
     _greedy_numba.row_rests(quantized, fixed.scale, np.array([0, 5], dtype=np.int64), 12, fixed.index_bits)
     return time.perf_counter() - began
 
